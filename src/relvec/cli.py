@@ -1,0 +1,247 @@
+"""The ``relvec`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.data import ANALOGY_DATASETS, DataFormatError, iter_jsonl
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show full tracebacks")
+    common.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    common.add_argument("--data-dir", default=None, help="benchmark data directory (default: $RELVEC_DATA)")
+    return common
+
+
+def _model_args(parser: argparse.ArgumentParser, default: str | None = DEFAULT_BACKBONE) -> None:
+    parser.add_argument("--model", default=default, help="relvec folder, backbone folder, alias or hub id")
+    parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
+    parser.add_argument("--pooling", default=None, choices=["mask", "average", "average_no_mask"])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="relvec", description="Relation embeddings for word pairs.", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    embed = sub.add_parser("embed", parents=[common], help="embed word pairs")
+    _model_args(embed)
+    embed.add_argument("pairs", nargs="*", help="pairs as head:tail")
+    embed.add_argument("--input", help="TSV (head<TAB>tail) or JSONL ({head, tail} or [head, tail]) file")
+    embed.add_argument("--output", help=".npy or .jsonl (default: JSONL on stdout)")
+    embed.add_argument("--normalize", action="store_true", help="L2-normalise the vectors")
+
+    evaluate = sub.add_parser("eval", parents=[common], help="evaluate a model")
+    tasks = evaluate.add_subparsers(dest="task", required=True)
+    analogy = tasks.add_parser("analogy", parents=[common], help="zero-shot analogy questions")
+    _model_args(analogy)
+    analogy.add_argument("--datasets", default="sat_full,u2,u4,google,bats", help="comma list of names or .jsonl paths")
+    analogy.add_argument("--split", default="test", choices=["valid", "test"])
+    direction = analogy.add_mutually_exclusive_group()
+    direction.add_argument("--reverse", action="store_true", help="embed pairs reversed (b, a)")
+    direction.add_argument("--bidirectional", action="store_true", help="average forward and reversed scores")
+    analogy.add_argument("--output", default="analogy_results.json", help="JSON file for the full results")
+
+    info = sub.add_parser("info", parents=[common], help="describe a model")
+    info.add_argument("model")
+
+    from relvec.training import add_train_arguments
+
+    add_train_arguments(sub.add_parser("train", parents=[common], help="fine-tune a relation encoder"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _setup(args)
+        handler = {"embed": cmd_embed, "eval": cmd_eval, "info": cmd_info, "train": cmd_train}[args.command]
+        return handler(args)
+    except KeyboardInterrupt:
+        print("relvec: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"relvec: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _setup(args: argparse.Namespace) -> None:
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+
+
+def _load_model(args: argparse.Namespace) -> Any:
+    from relvec.model import RelationEncoder
+
+    return RelationEncoder.from_pretrained(args.model, template=args.template, pooling=args.pooling)
+
+
+# ---------------------------------------------------------------------------- embed
+def parse_pair_argument(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ValueError(f"pair {text!r} must look like head:tail (use --input for words containing ':')")
+    return parts[0], parts[1]
+
+
+def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        pairs = []
+        for number, obj in iter_jsonl(path):
+            if "head" not in obj or "tail" not in obj:
+                raise DataFormatError(f"{path}:{number}: expected fields 'head' and 'tail'")
+            pairs.append((obj["head"], obj["tail"]))
+        return pairs
+    pairs = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) != 2:
+                raise DataFormatError(f"{path}:{number}: expected two tab-separated columns, got {len(cols)}")
+            pairs.append((cols[0], cols[1]))
+    return pairs
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from relvec.model import validate_pairs
+
+    pairs = [parse_pair_argument(p) for p in args.pairs]
+    if args.input:
+        pairs += read_pairs_file(args.input)
+    if not pairs:
+        raise ValueError("no pairs given: pass head:tail arguments or --input FILE")
+    pairs, _ = validate_pairs(pairs)  # fail before loading the model
+    model = _load_model(args)
+    vectors = model.encode(pairs, batch_size=args.batch_size, normalize=args.normalize, precision=args.precision)
+    if args.output and args.output.endswith(".npy"):
+        np.save(args.output, vectors)
+    else:
+        lines = (
+            json.dumps({"head": h, "tail": t, "vector": [round(float(x), 7) for x in v]}, ensure_ascii=False)
+            for (h, t), v in zip(pairs, vectors, strict=True)
+        )
+        if args.output:
+            Path(args.output).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        else:
+            for line in lines:
+                print(line)
+    if args.output:
+        print(f"wrote {len(pairs)} vectors of dimension {vectors.shape[1]} to {args.output}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- eval
+def evaluate_analogy(
+    model: Any,
+    datasets: Sequence[str],
+    split: str,
+    data_dir: str | None,
+    batch_size: int = 64,
+    **options: Any,
+) -> dict[str, dict[str, Any]]:
+    from relvec.evaluation import AnalogyEvaluator
+
+    results = {}
+    for name in datasets:
+        evaluator = AnalogyEvaluator.from_dataset(name, split, data_dir, batch_size=batch_size, **options)
+        results[name] = evaluator(model)
+    return results
+
+
+def format_table(columns: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """A text table: one row per dataset, one accuracy column (in %) per model."""
+    names = list(dict.fromkeys(n for col in columns.values() for n in col))
+    width = max(len(n) for n in [*names, "dataset"]) + 2
+    heads = list(columns)
+    lines = ["dataset".ljust(width) + "".join(h.rjust(max(len(h), 8) + 2) for h in heads)]
+    for name in names:
+        row = name.ljust(width)
+        for h in heads:
+            acc = columns[h].get(name, {}).get("accuracy")
+            cell = "-" if acc is None else f"{100 * acc:.1f}"
+            row += cell.rjust(max(len(h), 8) + 2)
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    for name in datasets:
+        if name not in ANALOGY_DATASETS and not name.endswith(".jsonl"):
+            raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
+    model = _load_model(args)
+    results = evaluate_analogy(
+        model,
+        datasets,
+        args.split,
+        args.data_dir,
+        args.batch_size,
+        reverse=args.reverse,
+        bidirectional=args.bidirectional,
+    )
+    print(format_table({"accuracy": results}))
+    payload = {"model": args.model, "split": args.split, "results": results}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- info
+def cmd_info(args: argparse.Namespace) -> int:
+    from relvec.model import RelationEncoder
+
+    model = RelationEncoder.from_pretrained(args.model)
+    cfg = model.config
+    n_params = sum(p.numel() for p in model.backbone.parameters())
+    rows = {
+        "model": args.model,
+        "backbone": cfg.backbone or "-",
+        "architecture": type(model.backbone).__name__,
+        "parameters": f"{n_params / 1e6:.1f}M",
+        "embedding_dim": model.embedding_dim,
+        "template": cfg.template,
+        "pooling": cfg.pooling,
+        "max_length": cfg.max_length,
+        "format_version": cfg.format_version,
+        "relvec_version": cfg.relvec_version or "-",
+        "trained": "yes" if cfg.training else "no",
+    }
+    for key, value in rows.items():
+        print(f"{key:<15} {value}")
+    if cfg.training:
+        print(json.dumps(cfg.training, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from relvec.training import run_from_cli
+
+    return run_from_cli(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

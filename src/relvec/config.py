@@ -1,0 +1,102 @@
+"""The versioned side file (``relvec_config.json``) that makes a saved model folder describe itself.
+
+Format policy: every file carries ``format_version``. Readers accept every version up to
+``FORMAT_VERSION`` and upgrade older dicts one step at a time through ``_MIGRATIONS`` before
+building the dataclass, so a key rename in a future release never strands old checkpoints.
+Keys this version does not know are kept in ``extra`` and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from relvec.prompts import DEFAULT_TEMPLATE, resolve_template
+
+CONFIG_NAME = "relvec_config.json"
+FORMAT_VERSION = 1
+POOLING_MODES = ("mask", "average", "average_no_mask")
+DEFAULT_POOLING = "average_no_mask"
+DEFAULT_MAX_LENGTH = 64
+
+# version -> function upgrading a dict of that version to version + 1.
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass
+class RelvecConfig:
+    """What a relation encoder needs besides the backbone weights."""
+
+    template: str = DEFAULT_TEMPLATE
+    pooling: str = DEFAULT_POOLING
+    max_length: int = DEFAULT_MAX_LENGTH
+    backbone: str = ""
+    relvec_version: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        self.template = resolve_template(self.template)
+        if self.pooling not in POOLING_MODES:
+            raise ValueError(f"pooling must be one of {POOLING_MODES}, got {self.pooling!r}")
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 8:
+            raise ValueError(f"max_length must be an integer >= 8, got {self.max_length!r}")
+        if not isinstance(self.training, dict):
+            raise ValueError(f"training must be a dict, got {type(self.training).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        return {**extra, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RelvecConfig:
+        data = migrate(dict(data))
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known and k != "extra"}
+        kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
+        return cls(**kwargs)
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / CONFIG_NAME
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RelvecConfig:
+        path = Path(path)
+        if path.is_dir():
+            path = path / CONFIG_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade a config dict of any known older ``format_version`` to the current one."""
+    version = data.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"format_version {version} was written by a newer relvec; this relvec reads up to "
+            f"version {FORMAT_VERSION}. Upgrade relvec to load this model."
+        )
+    if version < 1:
+        raise ValueError(f"unknown format_version {version}")
+    while version < FORMAT_VERSION:
+        data = _MIGRATIONS[version](data)
+        version += 1
+        data["format_version"] = version
+    return data

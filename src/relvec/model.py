@@ -1,0 +1,308 @@
+"""The relation encoder: prompt a pair, run the backbone, pool, and save/load self-describing folders."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from relvec import __version__
+from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
+from relvec.config import CONFIG_NAME, RelvecConfig
+from relvec.pooling import pool
+from relvec.precision import autocast, resolve_precision
+from relvec.prompts import MASK, fill
+
+Pair = tuple[str, str]
+_PROGRESS_MIN_BATCHES = 16
+
+
+@dataclass(frozen=True)
+class PromptFeatures:
+    """One tokenized prompt: token ids and the position of the template's mask token (-1 if none)."""
+
+    input_ids: list[int]
+    mask_index: int
+
+
+def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
+    """Check pairs and return them stripped, with a flag telling whether a single pair was given."""
+    if _is_pair_like(pairs) and all(isinstance(x, str) for x in pairs):
+        return [_check_pair(0, pairs)], True
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence | np.ndarray):
+        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got {pairs!r}")
+    return [_check_pair(i, p) for i, p in enumerate(pairs)], False
+
+
+def _is_pair_like(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) == 2
+
+
+def _check_pair(index: int, pair: Any) -> Pair:
+    if isinstance(pair, np.ndarray):
+        pair = pair.tolist()
+    if not _is_pair_like(pair):
+        raise ValueError(f"pair {index} must be a sequence of exactly two strings, got {pair!r}")
+    for word in pair:
+        if not isinstance(word, str):
+            raise ValueError(f"pair {index} must hold two strings, got {pair!r} ({type(word).__name__})")
+        if not word.strip():
+            raise ValueError(f"pair {index} has an empty word: {pair!r}")
+    return pair[0].strip(), pair[1].strip()
+
+
+class RelationEncoder(nn.Module):
+    """Encode word pairs into relation embeddings with a prompted transformer (RelBERT)."""
+
+    def __init__(
+        self,
+        backbone: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        config: RelvecConfig | None = None,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        if tokenizer.mask_token is None:
+            raise ValueError("the backbone tokenizer has no mask token; relvec prompts need one")
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.config = config or RelvecConfig()
+        if self.config.pooling == "mask" and MASK not in self.config.template:
+            raise ValueError("pooling='mask' needs a template containing <mask>")
+        self._truncation_warned = False
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.to(torch.device(device))
+
+    # ------------------------------------------------------------------ loading / saving
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path = DEFAULT_BACKBONE,
+        *,
+        template: str | None = None,
+        pooling: str | None = None,
+        max_length: int | None = None,
+        device: str | torch.device | None = None,
+        **model_kwargs: Any,
+    ) -> RelationEncoder:
+        """Load a trained relvec folder (which carries its own settings) or a plain backbone.
+
+        Explicit ``template`` / ``pooling`` / ``max_length`` override what a folder carries.
+        """
+        name = canonical_name(str(name_or_path))
+        source = local_path(name)
+        saved = _load_saved_config(source)
+        backbone = AutoModel.from_pretrained(source, **model_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        if saved is None:
+            saved = _config_from_relbert(backbone) or RelvecConfig(backbone=name)
+        overrides = {"template": template, "pooling": pooling, "max_length": max_length}
+        data = saved.to_dict() | {k: v for k, v in overrides.items() if v is not None}
+        config = RelvecConfig.from_dict(data)
+        return cls(backbone, tokenizer, config, device=device)
+
+    def save_pretrained(self, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
+        """Write backbone + tokenizer in HF format, the relvec side file, and sentence-transformers files."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.backbone.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+        config = RelvecConfig.from_dict(self.config.to_dict())
+        config.relvec_version = __version__
+        if training is not None:
+            config.training = training
+        config.save(directory)
+        self.config = config
+        self._write_sentence_transformers_files(directory)
+        return directory
+
+    def _write_sentence_transformers_files(self, directory: Path) -> None:
+        # sentence-transformers sees a Transformer + mean Pooling model; its encode() of a filled
+        # prompt (relvec.prompts.fill) equals relvec's "average" pooling.
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        ]
+        _write_json(directory / "modules.json", modules)
+        _write_json(
+            directory / "sentence_bert_config.json",
+            {"max_seq_length": self.config.max_length, "do_lower_case": False},
+        )
+        (directory / "1_Pooling").mkdir(exist_ok=True)
+        _write_json(
+            directory / "1_Pooling" / "config.json",
+            {"word_embedding_dimension": self.embedding_dim, "pooling_mode_mean_tokens": True},
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def device(self) -> torch.device:
+        return next(self.backbone.parameters()).device
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.backbone.config.hidden_size)
+
+    @property
+    def template(self) -> str:
+        return self.config.template
+
+    @property
+    def pooling(self) -> str:
+        return self.config.pooling
+
+    @property
+    def max_length(self) -> int:
+        return self.config.max_length
+
+    # ------------------------------------------------------------------ tokenization
+    def prompts(self, pairs: Sequence[Pair]) -> list[str]:
+        """The filled prompt strings for already-validated pairs."""
+        mask = self.tokenizer.mask_token
+        return [fill(self.template, h, t, mask) for h, t in pairs]
+
+    def tokenize(self, pairs: Sequence[Pair]) -> list[PromptFeatures]:
+        """Tokenize validated pairs without padding; truncate (keeping the final special token)."""
+        texts = self.prompts(pairs)
+        ids_list = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        mask_id = self.tokenizer.mask_token_id
+        ordinals = self._mask_ordinals(pairs)
+        out: list[PromptFeatures] = []
+        for i, ids in enumerate(ids_list):
+            if len(ids) > self.max_length:
+                self._warn_truncation(pairs[i], len(ids))
+                ids = [*ids[: self.max_length - 1], ids[-1]]
+            positions = [j for j, tok in enumerate(ids) if tok == mask_id]
+            ordinal = ordinals[i]
+            index = positions[ordinal] if ordinal is not None and ordinal < len(positions) else -1
+            if index < 0 and self.pooling == "mask":
+                raise ValueError(
+                    f"pair {i} {pairs[i]!r}: the prompt's mask token was cut off by max_length="
+                    f"{self.max_length}; raise max_length or use shorter words"
+                )
+            out.append(PromptFeatures(ids, index))
+        return out
+
+    def _mask_ordinals(self, pairs: Sequence[Pair]) -> list[int | None]:
+        """For each prompt, how many mask tokens precede the template's own (words may contain one)."""
+        if MASK not in self.template:
+            return [None] * len(pairs)
+        head = self.template[: self.template.index(MASK)]
+        mask = self.tokenizer.mask_token
+        return [fill(head, h, t, mask).count(mask) for h, t in pairs]
+
+    def _warn_truncation(self, pair: Pair, length: int) -> None:
+        if not self._truncation_warned:
+            self._truncation_warned = True
+            warnings.warn(
+                f"prompt for {pair!r} has {length} tokens and was truncated to max_length="
+                f"{self.max_length} (warned once per encoder)",
+                stacklevel=4,
+            )
+
+    def collate(self, features: Sequence[PromptFeatures]) -> dict[str, torch.Tensor]:
+        """Pad a batch only to its own longest prompt."""
+        width = max(len(f.input_ids) for f in features)
+        pad_id = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(features), width), dtype=torch.long)
+        for row, f in enumerate(features):
+            input_ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids, dtype=torch.long)
+            attention[row, : len(f.input_ids)] = 1
+        mask_index = torch.tensor([f.mask_index for f in features], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention, "mask_index": mask_index}
+
+    # ------------------------------------------------------------------ forward / encode
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Pooled float32 embeddings for a collated batch (keeps the autograd graph)."""
+        device = self.device
+        input_ids = batch["input_ids"].to(device)
+        attention = batch["attention_mask"].to(device)
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention).last_hidden_state
+        mask_tokens = input_ids == self.tokenizer.mask_token_id
+        return pool(hidden, attention, mask_tokens, batch["mask_index"].to(device), self.pooling)
+
+    def encode(
+        self,
+        pairs: Any,
+        batch_size: int = 64,
+        normalize: bool = False,
+        convert_to_tensor: bool = False,
+        show_progress_bar: bool | None = None,
+        precision: str = "auto",
+    ) -> np.ndarray | torch.Tensor:
+        """Embed one pair (1-D result) or a sequence of pairs (2-D float32, input order)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        checked, single = validate_pairs(pairs)
+        resolved = resolve_precision(precision, self.device)
+        features = self.tokenize(checked)
+        order = sorted(range(len(features)), key=lambda i: -len(features[i].input_ids))
+        out = torch.empty((len(features), self.embedding_dim), dtype=torch.float32)
+        n_batches = -(-len(order) // batch_size)
+        show = n_batches >= _PROGRESS_MIN_BATCHES if show_progress_bar is None else show_progress_bar
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode(), autocast(resolved, self.device):
+                for idx in tqdm(_chunks(order, batch_size), total=n_batches, disable=not show, desc="encode"):
+                    out[idx] = self(self.collate([features[i] for i in idx])).float().cpu()
+        finally:
+            self.train(was_training)
+        if normalize:
+            out = torch.nn.functional.normalize(out, dim=-1)
+        result = out[0] if single else out
+        return result if convert_to_tensor else result.numpy()
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _load_saved_config(source: str) -> RelvecConfig | None:
+    path = Path(source)
+    if path.is_dir():
+        return RelvecConfig.load(path) if (path / CONFIG_NAME).exists() else None
+    if path.exists():
+        raise ValueError(f"{source} is a file; expected a model folder or a hub id")
+    return _hub_config(source)
+
+
+def _hub_config(repo_id: str) -> RelvecConfig | None:
+    """Fetch ``relvec_config.json`` of a hub repo through the normal hub path (honours HF_HUB_OFFLINE)."""
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return RelvecConfig.load(hf_hub_download(repo_id, CONFIG_NAME))
+    except ValueError:
+        raise
+    except Exception:  # missing file, offline, unknown repo: treat as a plain backbone
+        return None
+
+
+def _config_from_relbert(backbone: PreTrainedModel) -> RelvecConfig | None:
+    """Settings of a checkpoint released by the reference ``relbert`` library, if it is one."""
+    info = getattr(backbone.config, "relbert_config", None)
+    if not isinstance(info, dict) or "template" not in info:
+        return None
+    return RelvecConfig(
+        template=info["template"],
+        pooling=info.get("aggregation_mode", "average_no_mask"),
+        max_length=int(info.get("max_length", 64)),
+        backbone=str(backbone.config.name_or_path),
+    )

@@ -1,0 +1,589 @@
+"""Contrastive fine-tuning of a relation encoder on relation-similarity data (RelBERT, Sec. 3.2).
+
+One optimiser step per relation. Embeddings of a step are computed with the gradient-cache
+technique (Gao et al., 2021) when they do not fit in one chunk: embed every chunk without a
+graph, take the loss gradient w.r.t. the embeddings, then re-encode chunk by chunk with a graph
+(replaying each chunk's dropout RNG state) and back-propagate the cached gradient. Peak memory
+then depends on ``chunk_size``, not on ``num_negative``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from relvec import __version__
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.config import DEFAULT_MAX_LENGTH, DEFAULT_POOLING, POOLING_MODES
+from relvec.data import (
+    AnalogyQuestion,
+    RelationRecord,
+    augment_negatives,
+    exclude_relations,
+    group_by_parent,
+    load_relation_similarity,
+)
+from relvec.losses import LOSSES, RelationLoss, build_loss
+from relvec.model import PromptFeatures, RelationEncoder
+from relvec.precision import PRECISIONS, autocast, resolve_precision
+from relvec.prompts import DEFAULT_TEMPLATE, resolve_template
+
+CHECKPOINT = "checkpoint"
+STATE_FILE = "trainer_state.json"
+LOG_FILE = "train_log.jsonl"
+HISTORY_FILE = "history.json"
+PLOT_FILE = "training_curve.png"
+SELECT_ON = ("semeval_valid", "last")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The journal recipe of the released RelBERT models (model card: NCE, τ 0.05, 10 pos / 400 neg).
+    "paper": {
+        "loss": "nce",
+        "temperature": 0.05,
+        "num_positive": 10,
+        "num_negative": 400,
+        "learning_rate": 5e-6,
+        "epochs": 10,
+        "warmup_steps": 10,
+        "weight_decay": 0.0,
+    },
+    # CPU recipe for MiniLM (see README "Training" for the validation runs behind it).
+    "quick": {
+        "loss": "nce",
+        "temperature": 0.05,
+        "num_positive": 10,
+        "num_negative": 64,
+        "learning_rate": 2e-5,
+        "epochs": 3,
+        "warmup_steps": 10,
+        "weight_decay": 0.0,
+        "chunk_size": 128,
+    },
+}
+
+
+@dataclass
+class TrainingArguments:
+    """Everything a training run needs; JSON/YAML-serialisable, validated on construction."""
+
+    backbone: str = DEFAULT_BACKBONE
+    template: str = DEFAULT_TEMPLATE
+    pooling: str = DEFAULT_POOLING
+    max_length: int = DEFAULT_MAX_LENGTH
+    data: str = "semeval2012"
+    data_dir: str | None = None
+    output_dir: str = "runs/relvec"
+    loss: str = "nce"
+    temperature: float = 0.05
+    margin: float = 1.0
+    distance: str = "euclidean"
+    classification: bool = False
+    num_positive: int = 10
+    num_negative: int = 400
+    augment_negatives: bool = True
+    parent_relations: bool = False
+    exclude_relations: list[str] = field(default_factory=list)
+    epochs: int = 10
+    learning_rate: float = 5e-6
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    chunk_size: int = 64
+    seed: int = 0
+    precision: str = "auto"
+    select_on: str = "semeval_valid"
+    validation_questions_per_relation: int = 5
+    keep_checkpoint: bool = False
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        resolve_template(self.template)
+        _choice("pooling", self.pooling, POOLING_MODES)
+        _choice("loss", self.loss, LOSSES)
+        _choice("distance", self.distance, ("euclidean", "cosine"))
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("select_on", self.select_on, SELECT_ON)
+        if self.preset is not None:
+            _choice("preset", self.preset, tuple(PRESETS))
+        for name in ("max_length", "num_positive", "num_negative", "epochs", "chunk_size"):
+            _positive_int(name, getattr(self, name))
+        if self.num_positive < 2:
+            raise ValueError(f"num_positive must be >= 2 for a contrastive loss, got {self.num_positive}")
+        for name in ("warmup_steps", "seed", "validation_questions_per_relation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("temperature", "learning_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name in ("margin", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        if isinstance(self.exclude_relations, str):
+            self.exclude_relations = [s for s in self.exclude_relations.split(",") if s]
+        if not all(isinstance(s, str) for s in self.exclude_relations):
+            raise ValueError(f"exclude_relations must be a list of names, got {self.exclude_relations!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingArguments:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown training arguments: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides: Any) -> TrainingArguments:
+        _choice("preset", preset, tuple(PRESETS))
+        return cls.from_dict({**PRESETS[preset], "preset": preset, **overrides})
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> TrainingArguments:
+        """Read JSON or YAML (by extension); a ``preset`` key there is expanded first."""
+        path = Path(path)
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of training arguments")
+        preset = overrides.get("preset") or data.get("preset")
+        base = PRESETS.get(preset, {}) if preset else {}
+        try:
+            return cls.from_dict({**base, **data, **overrides})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+
+
+def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+# ---------------------------------------------------------------------------- data preparation
+def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
+    """Apply exclusion, parent grouping and negative augmentation, in that order."""
+    out = exclude_relations(records, args.exclude_relations)
+    if args.parent_relations:
+        out = group_by_parent(out)
+    if args.augment_negatives:
+        out = augment_negatives(out)
+    usable = [r for r in out if len(r.positives) >= 2 and r.negatives]
+    if not usable:
+        raise ValueError("no relation has at least two positives and one negative after filtering")
+    return usable
+
+
+def validation_questions(
+    records: Sequence[RelationRecord], per_relation: int = 5, num_choices: int = 5, seed: int = 0
+) -> list[AnalogyQuestion]:
+    """Analogy questions built from held-out relation pairs (the SemEval ``valid`` split).
+
+    Stem and answer are two positives of one relation; the distractors are positives of
+    relations with a different parent. No analogy test data is involved.
+    """
+    rng = random.Random(seed)
+    questions = []
+    for record in records:
+        positives = list(dict.fromkeys(record.positives))
+        others = [p for r in records if r.parent != record.parent for p in r.positives if p not in positives]
+        if len(positives) < 2 or len(others) < num_choices - 1:
+            continue
+        for i in range(min(per_relation, len(positives))):
+            stem, answer_pair = positives[i], positives[(i + 1) % len(positives)]
+            choices = [answer_pair, *rng.sample(others, num_choices - 1)]
+            rng.shuffle(choices)
+            questions.append(AnalogyQuestion(stem, tuple(choices), choices.index(answer_pair), record.relation_type))
+    return questions
+
+
+def sample_relation(
+    record: RelationRecord, num_positive: int, num_negative: int, rng: np.random.Generator
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Up to ``num_positive`` positives and ``num_negative`` negatives, sampled without replacement."""
+    pos = [record.positives[i] for i in sorted(rng.permutation(len(record.positives))[:num_positive])]
+    neg = [record.negatives[i] for i in sorted(rng.permutation(len(record.negatives))[:num_negative])]
+    return pos, neg
+
+
+# ---------------------------------------------------------------------------- gradient cache
+@contextlib.contextmanager
+def _replay_rng(state: torch.Tensor) -> Iterator[None]:
+    with torch.random.fork_rng(devices=[]):
+        torch.set_rng_state(state)
+        yield
+
+
+def _chunks_by_length(features: Sequence[PromptFeatures], size: int) -> list[list[int]]:
+    order = sorted(range(len(features)), key=lambda i: -len(features[i].input_ids))
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def relation_step(
+    model: RelationEncoder,
+    loss_fn: RelationLoss,
+    positives: Sequence[tuple[str, str]],
+    negatives: Sequence[tuple[str, str]],
+    chunk_size: int,
+    precision: str = "fp32",
+) -> float:
+    """Accumulate into ``.grad`` the gradient of one relation's loss; return the loss value.
+
+    Up to ``chunk_size`` prompts are embedded in one pass with a graph; more use the gradient cache.
+    """
+    features = model.tokenize([*positives, *negatives])
+    n_pos = len(positives)
+    device = model.device
+    if len(features) <= chunk_size:
+        with autocast(precision, device):
+            embeddings = model(model.collate(features)).float()
+        loss = loss_fn(embeddings[:n_pos], embeddings[n_pos:])
+        loss.backward()
+        return float(loss.detach())
+    chunks = _chunks_by_length(features, chunk_size)
+    cached = torch.empty((len(features), model.embedding_dim), dtype=torch.float32, device=device)
+    states = []
+    with torch.no_grad(), autocast(precision, device):
+        for idx in chunks:
+            states.append(torch.get_rng_state())
+            cached[idx] = model(model.collate([features[i] for i in idx])).float()
+    cached.requires_grad_(True)
+    loss = loss_fn(cached[:n_pos], cached[n_pos:])
+    loss.backward()  # d loss / d embeddings (and the loss module's own parameters)
+    grad = cached.grad
+    assert grad is not None  # set by backward above
+    for idx, state in zip(chunks, states, strict=True):
+        with _replay_rng(state), autocast(precision, device):
+            out = model(model.collate([features[i] for i in idx])).float()
+        out.backward(grad[idx])
+    return float(loss.detach())
+
+
+# ---------------------------------------------------------------------------- trainer
+def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
+    """Linear warm-up over ``warmup`` steps, then linear decay to zero at ``total``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+class Trainer:
+    """Fine-tune a :class:`RelationEncoder`; checkpoints atomically after every epoch and can resume."""
+
+    def __init__(
+        self,
+        model: RelationEncoder,
+        args: TrainingArguments,
+        train_records: Sequence[RelationRecord],
+        valid_questions: Sequence[AnalogyQuestion] | None = None,
+        callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
+        show_progress_bar: bool = True,
+    ) -> None:
+        self.model = model
+        self.args = args
+        self.records = prepare_records(train_records, args)
+        self.valid_questions = list(valid_questions or [])
+        if args.select_on == "semeval_valid" and not self.valid_questions:
+            raise ValueError("select_on='semeval_valid' needs validation questions")
+        self.callbacks = list(callbacks)
+        self.show_progress_bar = show_progress_bar
+        self.output_dir = Path(args.output_dir)
+        self.precision = resolve_precision(args.precision, model.device)
+        self.loss_fn = build_loss(
+            args.loss, args.temperature, args.margin, args.distance, args.classification, model.embedding_dim
+        ).to(model.device)
+        params = [p for p in [*model.parameters(), *self.loss_fn.parameters()] if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay)
+        self.total_steps = args.epochs * len(self.records)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, linear_schedule(args.warmup_steps, self.total_steps)
+        )
+        self.history: list[dict[str, Any]] = []
+        self.global_step = 0
+        self.best: dict[str, Any] | None = None
+
+    # -------------------------------------------------------------- public
+    def train(self, resume: bool = False) -> RelationEncoder:
+        """Run every remaining epoch and return the selected model (also saved to ``output_dir``)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with torch.random.fork_rng(devices=[]):  # leave the caller's RNG untouched
+            torch.manual_seed(self.args.seed)
+            start = self._resume() if resume else 0
+            if not resume:
+                (self.output_dir / LOG_FILE).write_text("", encoding="utf-8")
+            for epoch in range(start, self.args.epochs):
+                self._train_epoch(epoch)
+                self._end_epoch(epoch)
+        return self._finish()
+
+    # -------------------------------------------------------------- epochs and steps
+    def _train_epoch(self, epoch: int) -> None:
+        self.model.train()
+        rng = np.random.default_rng([self.args.seed, epoch])
+        order = rng.permutation(len(self.records))
+        bar = tqdm(order, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar)
+        started = time.perf_counter()
+        with (self.output_dir / LOG_FILE).open("a", encoding="utf-8") as log:
+            for position, index in enumerate(bar):
+                record = self.records[int(index)]
+                pos, neg = sample_relation(record, self.args.num_positive, self.args.num_negative, rng)
+                loss = relation_step(self.model, self.loss_fn, pos, neg, self.args.chunk_size, self.precision)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss became {loss} at epoch {epoch + 1}, relation {record.relation_type}"
+                    )
+                lr = self.scheduler.get_last_lr()[0]
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.global_step += 1
+                entry = {
+                    "epoch": epoch + 1,
+                    "step": position + 1,
+                    "global_step": self.global_step,
+                    "relation": record.relation_type,
+                    "loss": loss,
+                    "lr": lr,
+                    "elapsed_s": round(time.perf_counter() - started, 3),
+                }
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                bar.set_postfix(loss=f"{loss:.3f}")
+                for callback in self.callbacks:
+                    callback(entry)
+
+    def _end_epoch(self, epoch: int) -> None:
+        metrics = self._validate()
+        steps = self._read_log()
+        losses = [e["loss"] for e in steps if e["epoch"] == epoch + 1]
+        record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None, **metrics}
+        self.history.append(record)
+        score = metrics.get("semeval_valid_accuracy") if self.args.select_on == "semeval_valid" else epoch
+        if self.best is None or (score is not None and score > self.best["score"]):
+            self.best = {"epoch": epoch + 1, "score": score}
+            _atomic_write_dir(self.output_dir / "best_model", lambda d: self.model.save_pretrained(d))
+        self._save_checkpoint(epoch)
+
+    def _validate(self) -> dict[str, Any]:
+        if not self.valid_questions:
+            return {}
+        from relvec.evaluation import AnalogyEvaluator
+
+        result = AnalogyEvaluator(self.valid_questions, name="semeval_valid", batch_size=self.args.chunk_size)(
+            self.model
+        )
+        return {"semeval_valid_accuracy": result["accuracy"]}
+
+    # -------------------------------------------------------------- checkpoints
+    def _save_checkpoint(self, epoch: int) -> None:
+        def write(folder: Path) -> None:
+            from safetensors.torch import save_file
+
+            weights = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+            save_file(weights, str(folder / "model.safetensors"))
+            torch.save(
+                {
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
+                    "loss_fn": self.loss_fn.state_dict(),
+                    "torch_rng": torch.get_rng_state(),
+                },
+                folder / "optimizer.pt",
+            )
+            state = {
+                "epoch": epoch + 1,
+                "global_step": self.global_step,
+                "history": self.history,
+                "best": self.best,
+                "args": self.args.to_dict(),
+                "relvec_version": __version__,
+            }
+            # Written last: a folder without it is incomplete and never loaded.
+            (folder / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+        _atomic_write_dir(self.output_dir / CHECKPOINT, write)
+
+    def _resume(self) -> int:
+        folder = self.output_dir / CHECKPOINT
+        state_path = folder / STATE_FILE
+        if not state_path.is_file():
+            return 0
+        from safetensors.torch import load_file
+
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        saved_args = {k: v for k, v in state["args"].items() if k != "output_dir"}
+        current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
+        if saved_args != current:
+            changed = sorted(k for k in current if saved_args.get(k) != current[k])
+            raise ValueError(f"cannot resume {folder}: arguments differ from the checkpoint ({', '.join(changed)})")
+        self.model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        extra = torch.load(folder / "optimizer.pt", weights_only=False)
+        self.optimizer.load_state_dict(extra["optimizer"])
+        self.scheduler.load_state_dict(extra["scheduler"])
+        self.loss_fn.load_state_dict(extra["loss_fn"])
+        torch.set_rng_state(extra["torch_rng"])
+        self.global_step = state["global_step"]
+        self.history = state["history"]
+        self.best = state["best"]
+        # Drop log lines of the interrupted epoch so the log matches the restored state.
+        kept = [e for e in self._read_log() if e["global_step"] <= self.global_step]
+        (self.output_dir / LOG_FILE).write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+        return int(state["epoch"])
+
+    def _read_log(self) -> list[dict[str, Any]]:
+        path = self.output_dir / LOG_FILE
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    # -------------------------------------------------------------- end of training
+    def _finish(self) -> RelationEncoder:
+        best_dir = self.output_dir / "best_model"
+        if self.best is not None and best_dir.is_dir() and self.best["epoch"] != len(self.history):
+            self.model.load_state_dict(RelationEncoder.from_pretrained(best_dir, device=self.model.device).state_dict())
+        metadata = {
+            "arguments": self.args.to_dict(),
+            "best_epoch": self.best["epoch"] if self.best else None,
+            "history": self.history,
+            "relations": len(self.records),
+        }
+        self.model.save_pretrained(self.output_dir, training=metadata)
+        (self.output_dir / HISTORY_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE)
+        if best_dir.is_dir():
+            shutil.rmtree(best_dir)
+        if not self.args.keep_checkpoint and (self.output_dir / CHECKPOINT).is_dir():
+            shutil.rmtree(self.output_dir / CHECKPOINT)
+        return self.model
+
+
+def _atomic_write_dir(target: Path, write: Callable[[Path], Any]) -> None:
+    """Write a folder next to ``target`` and swap it in with renames; a crash leaves the old one."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    write(tmp)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def plot_training(steps: Sequence[dict[str, Any]], history: Sequence[dict[str, Any]], path: Path) -> None:
+    """A PNG with the per-step loss (and per-epoch mean) and the validation accuracy per epoch."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4))
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2)
+    left.plot([s["global_step"] for s in steps], [s["loss"] for s in steps], lw=0.6, alpha=0.6, label="step")
+    per_epoch = max((len(steps) // max(1, len(history))), 1)
+    left.plot(
+        [h["epoch"] * per_epoch for h in history],
+        [h["train_loss"] for h in history],
+        "o-",
+        label="epoch mean",
+    )
+    left.set(xlabel="optimiser step", ylabel="training loss", title="training loss")
+    left.legend()
+    accuracy = [h.get("semeval_valid_accuracy") for h in history]
+    if any(a is not None for a in accuracy):
+        right.plot([h["epoch"] for h in history], [100 * (a or 0) for a in accuracy], "o-")
+    right.set(xlabel="epoch", ylabel="accuracy (%)", title="SemEval-valid analogy accuracy")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+# ---------------------------------------------------------------------------- entry points
+def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) -> RelationEncoder:
+    """Load backbone and data from ``args`` and train; returns the selected model."""
+    model = RelationEncoder.from_pretrained(
+        args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
+    )
+    records = load_relation_similarity(args.data, "train", args.data_dir)
+    questions: list[AnalogyQuestion] = []
+    if args.select_on == "semeval_valid":
+        valid = load_relation_similarity(args.data, "valid", args.data_dir)
+        if args.parent_relations:
+            valid = group_by_parent(valid)
+        questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
+    trainer = Trainer(model, args, records, questions, **trainer_kwargs)
+    return trainer.train(resume=resume)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="JSON or YAML file of training arguments")
+    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    for f in dataclasses.fields(TrainingArguments):
+        if f.name == "data_dir":
+            continue  # the global --data-dir
+        flags = [f"--{f.name.replace('_', '-')}"]
+        if f.name == "output_dir":
+            flags.append("--output")
+        if f.name == "preset":
+            parser.add_argument(*flags, dest=f.name, choices=list(PRESETS), default=None)
+        elif f.type in ("bool",):
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
+        elif f.name == "exclude_relations":
+            parser.add_argument(*flags, dest=f.name, default=None, help="comma list of relations or parents")
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(*flags, dest=f.name, type=kind, default=None)
+
+
+def arguments_from_cli(args: argparse.Namespace) -> TrainingArguments:
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if args.config:
+        return TrainingArguments.from_file(args.config, **overrides)
+    preset = overrides.get("preset")
+    return TrainingArguments.from_dict({**(PRESETS[preset] if preset else {}), **overrides})
+
+
+def run_from_cli(args: argparse.Namespace) -> int:
+    arguments = arguments_from_cli(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        train(arguments, resume=args.resume, show_progress_bar=not args.no_progress)
+    print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
+    return 0
