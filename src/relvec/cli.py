@@ -23,8 +23,13 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def _model_args(parser: argparse.ArgumentParser, default: str | None = DEFAULT_BACKBONE) -> None:
-    parser.add_argument("--model", default=default, help="relvec folder, backbone folder, alias or hub id")
+def _model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
+    if multiple:
+        parser.add_argument(
+            "--model", action="append", help="model to evaluate; repeat to compare side by side (default: minilm)"
+        )
+    else:
+        parser.add_argument("--model", default=DEFAULT_BACKBONE, help="relvec folder, backbone folder, alias or hub id")
     parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
     parser.add_argument("--pooling", default=None, choices=["mask", "average", "average_no_mask"])
     parser.add_argument("--batch-size", type=int, default=64)
@@ -46,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", parents=[common], help="evaluate a model")
     tasks = evaluate.add_subparsers(dest="task", required=True)
     analogy = tasks.add_parser("analogy", parents=[common], help="zero-shot analogy questions")
-    _model_args(analogy)
+    _model_args(analogy, multiple=True)
     analogy.add_argument("--datasets", default="sat_full,u2,u4,google,bats", help="comma list of names or .jsonl paths")
     analogy.add_argument("--split", default="test", choices=["valid", "test"])
     direction = analogy.add_mutually_exclusive_group()
@@ -90,10 +95,10 @@ def _setup(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
 
 
-def _load_model(args: argparse.Namespace) -> Any:
+def _load_model(args: argparse.Namespace, name: str | None = None) -> Any:
     from relvec.model import RelationEncoder
 
-    return RelationEncoder.from_pretrained(args.model, template=args.template, pooling=args.pooling)
+    return RelationEncoder.from_pretrained(name or args.model, template=args.template, pooling=args.pooling)
 
 
 # ---------------------------------------------------------------------------- embed
@@ -192,18 +197,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for name in datasets:
         if name not in ANALOGY_DATASETS and not name.endswith(".jsonl"):
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
-    model = _load_model(args)
-    results = evaluate_analogy(
-        model,
-        datasets,
-        args.split,
-        args.data_dir,
-        args.batch_size,
-        reverse=args.reverse,
-        bidirectional=args.bidirectional,
-    )
-    print(format_table({"accuracy": results}))
-    payload = {"model": args.model, "split": args.split, "results": results}
+    options = {"reverse": args.reverse, "bidirectional": args.bidirectional}
+    results = {}
+    for name in args.model or [DEFAULT_BACKBONE]:
+        model = _load_model(args, name)
+        results[name] = evaluate_analogy(model, datasets, args.split, args.data_dir, args.batch_size, **options)
+        del model
+    print(format_table(results))
+    payload = {"split": args.split, "options": options, "results": results}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)

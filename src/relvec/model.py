@@ -173,6 +173,8 @@ class RelationEncoder(nn.Module):
 
     def tokenize(self, pairs: Sequence[Pair]) -> list[PromptFeatures]:
         """Tokenize validated pairs without padding; truncate (keeping the final special token)."""
+        if not pairs:
+            return []
         texts = self.prompts(pairs)
         ids_list = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         mask_id = self.tokenizer.mask_token_id

