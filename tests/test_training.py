@@ -149,6 +149,7 @@ def test_trainer_end_to_end_outputs(tmp_path, tiny_dir, relation_data):
     history = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in history["history"]] == [1, 2]
     assert all(0 <= h["semeval_valid_accuracy"] <= 1 for h in history["history"])
+    assert 0 <= history["baseline"]["semeval_valid_accuracy"] <= 1
     assert (out / "training_curve.png").stat().st_size > 1000
     assert not (out / CHECKPOINT).exists() and not (out / "best_model").exists()
     loaded = RelationEncoder.from_pretrained(out, device="cpu")

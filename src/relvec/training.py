@@ -334,6 +334,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.global_step = 0
         self.best: dict[str, Any] | None = None
+        self.baseline: dict[str, Any] = {}
 
     # -------------------------------------------------------------- public
     def train(self, resume: bool = False) -> RelationEncoder:
@@ -344,6 +345,7 @@ class Trainer:
             start = self._resume() if resume else 0
             if start == 0:
                 (self.output_dir / LOG_FILE).write_text("", encoding="utf-8")
+                self.baseline = self._validate()  # the untrained model, for reference only
             for epoch in range(start, self.args.epochs):
                 self._train_epoch(epoch)
                 self._end_epoch(epoch)
@@ -428,6 +430,7 @@ class Trainer:
                 "global_step": self.global_step,
                 "history": self.history,
                 "best": self.best,
+                "baseline": self.baseline,
                 "args": self.args.to_dict(),
                 "relvec_version": __version__,
             }
@@ -468,6 +471,7 @@ class Trainer:
         self.global_step = state["global_step"]
         self.history = state["history"]
         self.best = state["best"]
+        self.baseline = state.get("baseline", {})
         # Drop log lines of the interrupted epoch so the log matches the restored state.
         kept = [e for e in self._read_log() if e["global_step"] <= self.global_step]
         (self.output_dir / LOG_FILE).write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
@@ -487,12 +491,13 @@ class Trainer:
         metadata = {
             "arguments": self.args.to_dict(),
             "best_epoch": self.best["epoch"] if self.best else None,
+            "baseline": self.baseline,
             "history": self.history,
             "relations": len(self.records),
         }
         self.model.save_pretrained(self.output_dir, training=metadata)
         (self.output_dir / HISTORY_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-        plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE)
+        plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline)
         if best_dir.is_dir():
             shutil.rmtree(best_dir)
         if not self.args.keep_checkpoint and (self.output_dir / CHECKPOINT).is_dir():
@@ -515,10 +520,16 @@ def _atomic_write_dir(target: Path, write: Callable[[Path], Any]) -> None:
         shutil.rmtree(old)
 
 
-def plot_training(steps: Sequence[dict[str, Any]], history: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_training(
+    steps: Sequence[dict[str, Any]],
+    history: Sequence[dict[str, Any]],
+    path: Path,
+    baseline: dict[str, Any] | None = None,
+) -> None:
     """A PNG with the per-step loss (and per-epoch mean) and the validation accuracy per epoch."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(10, 4))
     FigureCanvasAgg(figure)
@@ -535,7 +546,11 @@ def plot_training(steps: Sequence[dict[str, Any]], history: Sequence[dict[str, A
     left.legend()
     accuracy = [h.get("semeval_valid_accuracy") for h in history]
     if any(a is not None for a in accuracy):
-        right.plot([h["epoch"] for h in history], [100 * (a or 0) for a in accuracy], "o-")
+        right.plot([h["epoch"] for h in history], [100 * (a or 0) for a in accuracy], "o-", label="fine-tuned")
+    if baseline and baseline.get("semeval_valid_accuracy") is not None:
+        right.plot([0], [100 * baseline["semeval_valid_accuracy"]], "s", color="gray", label="untuned")
+        right.legend()
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set(xlabel="epoch", ylabel="accuracy (%)", title="SemEval-valid analogy accuracy")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
