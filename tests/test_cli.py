@@ -78,5 +78,5 @@ def test_train_cli_flags(tiny_dir, relation_data, tmp_path):
     assert main(args) == 0
     saved = json.loads((out / "history.json").read_text())["arguments"]
     assert saved["preset"] == "quick" and saved["epochs"] == 1 and saved["augment_negatives"] is False
-    assert saved["exclude_relations"] == ["3a"] and saved["learning_rate"] == 2e-5
+    assert saved["exclude_relations"] == ["3a"] and saved["learning_rate"] == 5e-5
     assert json.loads((out / "history.json").read_text())["relations"] == 4

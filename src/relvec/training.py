@@ -70,7 +70,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "temperature": 0.05,
         "num_positive": 10,
         "num_negative": 64,
-        "learning_rate": 2e-5,
+        "learning_rate": 5e-5,
         "epochs": 3,
         "warmup_steps": 10,
         "weight_decay": 0.0,
