@@ -34,7 +34,7 @@ def test_eval_analogy_writes_json(tiny_dir, tmp_path, capsys):
     assert "100.0" in capsys.readouterr().out
     argv = ["eval", "analogy", "--model", str(tiny_dir), "--model", str(tiny_dir), "--datasets", str(data)]
     assert main([*argv, "--output", str(out), "--reverse"]) == 0
-    assert json.loads(out.read_text())["options"]["reverse"] is True
+    assert json.loads(out.read_text())["reverse"] is True
 
 
 def test_info(tiny_dir, capsys):

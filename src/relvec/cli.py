@@ -140,7 +140,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
         raise ValueError("no pairs given: pass head:tail arguments or --input FILE")
     pairs, _ = validate_pairs(pairs)  # fail before loading the model
     model = _load_model(args)
-    vectors = model.encode(pairs, batch_size=args.batch_size, normalize=args.normalize, precision=args.precision)
+    vectors = model.encode(
+        pairs,
+        batch_size=args.batch_size,
+        normalize=args.normalize,
+        precision=args.precision,
+        show_progress_bar=None if sys.stderr.isatty() else False,
+    )
     if args.output and args.output.endswith(".npy"):
         np.save(args.output, vectors)
     else:
@@ -198,13 +204,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if name not in ANALOGY_DATASETS and not name.endswith(".jsonl"):
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
     options = {"reverse": args.reverse, "bidirectional": args.bidirectional}
+    options["show_progress_bar"] = sys.stderr.isatty()
     results = {}
     for name in args.model or [DEFAULT_BACKBONE]:
         model = _load_model(args, name)
         results[name] = evaluate_analogy(model, datasets, args.split, args.data_dir, args.batch_size, **options)
         del model
     print(format_table(results))
-    payload = {"split": args.split, "options": options, "results": results}
+    payload = {"split": args.split, "reverse": args.reverse, "bidirectional": args.bidirectional, "results": results}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)

@@ -311,6 +311,7 @@ class Trainer:
         valid_questions: Sequence[AnalogyQuestion] | None = None,
         callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
         show_progress_bar: bool = True,
+        epoch_callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
     ) -> None:
         self.model = model
         self.args = args
@@ -319,6 +320,7 @@ class Trainer:
         if args.select_on == "semeval_valid" and not self.valid_questions:
             raise ValueError("select_on='semeval_valid' needs validation questions")
         self.callbacks = list(callbacks)
+        self.epoch_callbacks = list(epoch_callbacks)
         self.show_progress_bar = show_progress_bar
         self.output_dir = Path(args.output_dir)
         self.precision = resolve_precision(args.precision, model.device)
@@ -398,6 +400,8 @@ class Trainer:
             self.best = {"epoch": epoch + 1, "score": score}
             _atomic_write_dir(self.output_dir / "best_model", lambda d: self.model.save_pretrained(d))
         self._save_checkpoint(epoch)
+        for callback in self.epoch_callbacks:
+            callback({**record, "best_epoch": self.best["epoch"], "baseline": self.baseline})
 
     def _validate(self) -> dict[str, Any]:
         if not self.valid_questions:
@@ -605,10 +609,27 @@ def arguments_from_cli(args: argparse.Namespace) -> TrainingArguments:
     return TrainingArguments.from_dict({**(PRESETS[preset] if preset else {}), **overrides})
 
 
+def _print_epoch(record: dict[str, Any]) -> None:
+    line = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+    if record.get("semeval_valid_accuracy") is not None:
+        line += f", SemEval-valid analogy accuracy {100 * record['semeval_valid_accuracy']:.1f}%"
+        base = record["baseline"].get("semeval_valid_accuracy")
+        if base is not None:
+            line += f" (untuned {100 * base:.1f}%)"
+    if record["best_epoch"] == record["epoch"]:
+        line += " [best so far]"
+    print(line, file=sys.stderr, flush=True)
+
+
 def run_from_cli(args: argparse.Namespace) -> int:
     arguments = arguments_from_cli(args)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        train(arguments, resume=args.resume, show_progress_bar=not args.no_progress)
+        train(
+            arguments,
+            resume=args.resume,
+            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
+            epoch_callbacks=[_print_epoch],
+        )
     print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
     return 0

@@ -33,6 +33,7 @@ class AnalogyEvaluator:
         reverse: bool = False,
         bidirectional: bool = False,
         batch_size: int = 64,
+        show_progress_bar: bool | None = None,
     ) -> None:
         if not questions:
             raise ValueError(f"{name}: no questions to evaluate")
@@ -43,6 +44,7 @@ class AnalogyEvaluator:
         self.reverse = reverse
         self.bidirectional = bidirectional
         self.batch_size = batch_size
+        self.show_progress_bar = show_progress_bar
         self.primary_metric = "accuracy"
 
     @classmethod
@@ -78,7 +80,10 @@ class AnalogyEvaluator:
             for pair in (q.stem, *q.choices):
                 index.setdefault(pair, len(index))
         pairs = [(b, a) if reverse else (a, b) for a, b in index]
-        vectors = np.asarray(model.encode(pairs, batch_size=self.batch_size, normalize=True), dtype=np.float64)
+        vectors = np.asarray(
+            model.encode(pairs, batch_size=self.batch_size, normalize=True, show_progress_bar=self.show_progress_bar),
+            dtype=np.float64,
+        )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1.0, norms)
         out = []
