@@ -125,6 +125,7 @@ def test_mask_pooling_needs_mask_in_template(tiny_dir):
         RelationEncoder.from_pretrained(tiny_dir, template="<subj> and <obj>", pooling="mask", device="cpu")
 
 
+@pytest.mark.filterwarnings("ignore:prompt for")
 def test_save_load_round_trip(tiny_encoder, tmp_path):
     tiny_encoder.config.template = TEMPLATES["a"]
     before = tiny_encoder.encode(PAIRS)
