@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.data import ANALOGY_DATASETS, DataFormatError, iter_jsonl
+
+if TYPE_CHECKING:
+    from relvec.training import TrainingArguments
 
 
 def _common() -> argparse.ArgumentParser:
@@ -61,8 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", parents=[common], help="describe a model")
     info.add_argument("model")
-
-    from relvec.training import add_train_arguments
 
     add_train_arguments(sub.add_parser("train", parents=[common], help="fine-tune a relation encoder"))
     return parser
@@ -245,10 +248,71 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from relvec.training import run_from_cli
+# ---------------------------------------------------------------------------- train
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from relvec.training import PRESETS, TrainingArguments
 
-    return run_from_cli(args)
+    parser.add_argument("--config", help="JSON or YAML file of training arguments")
+    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    for f in dataclasses.fields(TrainingArguments):
+        if f.name == "data_dir":
+            continue  # the global --data-dir
+        flags = [f"--{f.name.replace('_', '-')}"]
+        if f.name == "output_dir":
+            flags.append("--output")
+        if f.name == "preset":
+            parser.add_argument(*flags, dest=f.name, choices=list(PRESETS), default=None)
+        elif f.type in ("bool",):
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
+        elif f.name == "exclude_relations":
+            parser.add_argument(*flags, dest=f.name, default=None, help="comma list of relations or parents")
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(*flags, dest=f.name, type=kind, default=None)
+
+
+def arguments_from_cli(args: argparse.Namespace) -> TrainingArguments:
+    """Precedence: preset < config file < flags."""
+    from relvec.training import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if args.config:
+        return TrainingArguments.from_file(args.config, **overrides)
+    if "preset" in overrides:
+        return TrainingArguments.from_preset(**overrides)
+    return TrainingArguments.from_dict(overrides)
+
+
+def _print_epoch(record: dict[str, Any]) -> None:
+    line = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+    if record.get("semeval_valid_accuracy") is not None:
+        line += f", SemEval-valid analogy accuracy {100 * record['semeval_valid_accuracy']:.1f}%"
+        base = record["baseline"].get("semeval_valid_accuracy")
+        if base is not None:
+            line += f" (untuned {100 * base:.1f}%)"
+    if record["best_epoch"] == record["epoch"]:
+        line += " [best so far]"
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from relvec.training import train
+
+    arguments = arguments_from_cli(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        train(
+            arguments,
+            resume=args.resume,
+            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
+            epoch_callbacks=[_print_epoch],
+        )
+    print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

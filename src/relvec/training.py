@@ -9,7 +9,6 @@ then depends on ``chunk_size``, not on ``num_negative``.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -17,7 +16,6 @@ import math
 import os
 import random
 import shutil
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -575,61 +573,3 @@ def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) 
         questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
     trainer = Trainer(model, args, records, questions, **trainer_kwargs)
     return trainer.train(resume=resume)
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="JSON or YAML file of training arguments")
-    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    for f in dataclasses.fields(TrainingArguments):
-        if f.name == "data_dir":
-            continue  # the global --data-dir
-        flags = [f"--{f.name.replace('_', '-')}"]
-        if f.name == "output_dir":
-            flags.append("--output")
-        if f.name == "preset":
-            parser.add_argument(*flags, dest=f.name, choices=list(PRESETS), default=None)
-        elif f.type in ("bool",):
-            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
-        elif f.name == "exclude_relations":
-            parser.add_argument(*flags, dest=f.name, default=None, help="comma list of relations or parents")
-        else:
-            kind = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(*flags, dest=f.name, type=kind, default=None)
-
-
-def arguments_from_cli(args: argparse.Namespace) -> TrainingArguments:
-    names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    if args.data_dir is not None:
-        overrides["data_dir"] = args.data_dir
-    if args.config:
-        return TrainingArguments.from_file(args.config, **overrides)
-    preset = overrides.get("preset")
-    return TrainingArguments.from_dict({**(PRESETS[preset] if preset else {}), **overrides})
-
-
-def _print_epoch(record: dict[str, Any]) -> None:
-    line = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
-    if record.get("semeval_valid_accuracy") is not None:
-        line += f", SemEval-valid analogy accuracy {100 * record['semeval_valid_accuracy']:.1f}%"
-        base = record["baseline"].get("semeval_valid_accuracy")
-        if base is not None:
-            line += f" (untuned {100 * base:.1f}%)"
-    if record["best_epoch"] == record["epoch"]:
-        line += " [best so far]"
-    print(line, file=sys.stderr, flush=True)
-
-
-def run_from_cli(args: argparse.Namespace) -> int:
-    arguments = arguments_from_cli(args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        train(
-            arguments,
-            resume=args.resume,
-            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
-            epoch_callbacks=[_print_epoch],
-        )
-    print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
-    return 0
