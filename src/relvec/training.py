@@ -69,7 +69,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "num_positive": 10,
         "num_negative": 64,
         "learning_rate": 5e-5,
-        "epochs": 5,
+        "epochs": 4,
         "warmup_steps": 10,
         "weight_decay": 0.0,
         "chunk_size": 128,
