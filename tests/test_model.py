@@ -213,3 +213,8 @@ def test_precision_resolution(monkeypatch, tiny_encoder):
 def test_encode_rejects_bad_batch_size(tiny_encoder):
     with pytest.raises(ValueError, match="batch_size"):
         tiny_encoder.encode(PAIRS, batch_size=0)
+
+
+def test_missing_local_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        RelationEncoder.from_pretrained(str(tmp_path / "nope"))

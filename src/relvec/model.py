@@ -278,6 +278,9 @@ def _write_json(path: Path, data: Any) -> None:
 
 def _load_saved_config(source: str) -> RelvecConfig | None:
     path = Path(source)
+    looks_local = source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
+    if looks_local and not path.exists():
+        raise ValueError(f"model folder {source} does not exist")
     if path.is_dir():
         return RelvecConfig.load(path) if (path / CONFIG_NAME).exists() else None
     if path.exists():
