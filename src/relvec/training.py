@@ -347,13 +347,15 @@ class Trainer:
                 (self.output_dir / LOG_FILE).write_text("", encoding="utf-8")
                 self.baseline = self._validate()  # the untrained model, for reference only
             for epoch in range(start, self.args.epochs):
-                self._train_epoch(epoch)
-                self._end_epoch(epoch)
+                losses = self._train_epoch(epoch)
+                self._end_epoch(epoch, losses)
         return self._finish()
 
     # -------------------------------------------------------------- epochs and steps
-    def _train_epoch(self, epoch: int) -> None:
+    def _train_epoch(self, epoch: int) -> list[float]:
+        """One pass over the relations; returns the step losses."""
         self.model.train()
+        losses: list[float] = []
         rng = np.random.default_rng([self.args.seed, epoch])
         order = rng.permutation(len(self.records))
         bar = tqdm(order, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar)
@@ -381,16 +383,16 @@ class Trainer:
                     "lr": lr,
                     "elapsed_s": round(time.perf_counter() - started, 3),
                 }
+                losses.append(loss)
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 bar.set_postfix(loss=f"{loss:.3f}")
                 for callback in self.callbacks:
                     callback(entry)
+        return losses
 
-    def _end_epoch(self, epoch: int) -> None:
+    def _end_epoch(self, epoch: int, losses: list[float]) -> None:
         metrics = self._validate()
-        steps = self._read_log()
-        losses = [e["loss"] for e in steps if e["epoch"] == epoch + 1]
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None, **metrics}
         self.history.append(record)
         score = metrics.get("semeval_valid_accuracy") if self.args.select_on == "semeval_valid" else epoch
