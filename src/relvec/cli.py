@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from relvec.training import TrainingArguments
 
 
+MODEL_HELP = (
+    "relvec folder, backbone folder, alias (minilm, mpnet), hub id, "
+    "'vanilla[:BACKBONE]' (untuned) or 'offset[:FOLDER]' (GloVe offset baseline)"
+)
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show full tracebacks")
@@ -31,10 +37,10 @@ def _common() -> argparse.ArgumentParser:
 def _model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     if multiple:
         parser.add_argument(
-            "--model", action="append", help="model to evaluate; repeat to compare side by side (default: minilm)"
+            "--model", action="append", help=MODEL_HELP + "; repeat to compare side by side (default: minilm)"
         )
     else:
-        parser.add_argument("--model", default=DEFAULT_BACKBONE, help="relvec folder, backbone folder, alias or hub id")
+        parser.add_argument("--model", default=DEFAULT_BACKBONE, help=MODEL_HELP)
     parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
     parser.add_argument("--pooling", default=None, choices=["mask", "average", "average_no_mask"])
     parser.add_argument("--batch-size", type=int, default=64)
@@ -63,6 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     direction.add_argument("--reverse", action="store_true", help="embed pairs reversed (b, a)")
     direction.add_argument("--bidirectional", action="store_true", help="average forward and reversed scores")
     analogy.add_argument("--output", default="analogy_results.json", help="JSON file for the full results")
+    _add_eval_all(tasks.add_parser("all", parents=[common], help="every evaluator; JSON + Markdown report"))
+
+    report = sub.add_parser("report", parents=[common], help="merge result files into one side-by-side table")
+    report.add_argument("results", nargs="+", help="JSON files written by `relvec eval all`")
+    report.add_argument("--output", help="Markdown file (default: stdout only)")
+
+    plot = sub.add_parser("plot", parents=[common], help="2-D projection of labelled pairs, coloured by relation")
+    _model_args(plot)
+    plot.add_argument("--dataset", default="BLESS", help="lexical-relation set name or folder (default: BLESS)")
+    plot.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    plot.add_argument("--input", help="JSONL of {head, tail, relation} instead of --dataset")
+    plot.add_argument("--method", default="pca", choices=["pca", "tsne"])
+    plot.add_argument("--max-points", type=int, default=2000)
+    plot.add_argument("--exclude", default="random,RANDOM,false", help="comma list of labels to leave out")
+    plot.add_argument("--output", default="relations.png")
+
+    _add_neighbours(sub.add_parser("neighbours", help="nearest-neighbour relation search"), common)
 
     info = sub.add_parser("info", parents=[common], help="describe a model")
     info.add_argument("model")
@@ -75,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _setup(args)
-        handler = {"embed": cmd_embed, "eval": cmd_eval, "info": cmd_info, "train": cmd_train}[args.command]
+        handler = {
+            "embed": cmd_embed,
+            "eval": cmd_eval,
+            "info": cmd_info,
+            "train": cmd_train,
+            "report": cmd_report,
+            "plot": cmd_plot,
+            "neighbours": cmd_neighbours,
+        }[args.command]
         return handler(args)
     except KeyboardInterrupt:
         print("relvec: interrupted", file=sys.stderr)
@@ -99,9 +130,18 @@ def _setup(args: argparse.Namespace) -> None:
 
 
 def _load_model(args: argparse.Namespace, name: str | None = None) -> Any:
-    from relvec.model import RelationEncoder
+    from relvec.loading import load_model
 
-    return RelationEncoder.from_pretrained(name or args.model, template=args.template, pooling=args.pooling)
+    return load_model(name or args.model, template=args.template, pooling=args.pooling)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _write_text(path: str | Path, text: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- embed
@@ -148,7 +188,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         normalize=args.normalize,
         precision=args.precision,
-        show_progress_bar=None if sys.stderr.isatty() else False,
+        show_progress_bar=None if _progress() else False,
     )
     if args.output and args.output.endswith(".npy"):
         np.save(args.output, vectors)
@@ -202,12 +242,14 @@ def format_table(columns: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.task == "all":
+        return cmd_eval_all(args)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     for name in datasets:
         if name not in ANALOGY_DATASETS and not name.endswith(".jsonl"):
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
     options = {"reverse": args.reverse, "bidirectional": args.bidirectional}
-    options["show_progress_bar"] = sys.stderr.isatty()
+    options["show_progress_bar"] = _progress()
     results = {}
     for name in args.model or [DEFAULT_BACKBONE]:
         model = _load_model(args, name)
@@ -215,17 +257,181 @@ def cmd_eval(args: argparse.Namespace) -> int:
         del model
     print(format_table(results))
     payload = {"split": args.split, "reverse": args.reverse, "bidirectional": args.bidirectional, "results": results}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_text(args.output, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_eval_all(parser: argparse.ArgumentParser) -> None:
+    from relvec.data import LEXICAL_DATASETS
+    from relvec.evaluation.suite import ANALOGY_SUITE, TASKS
+
+    _model_args(parser)
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma list of {', '.join(TASKS)}")
+    parser.add_argument("--analogy-datasets", default=",".join(ANALOGY_SUITE))
+    parser.add_argument("--lexical-datasets", default=",".join(LEXICAL_DATASETS))
+    parser.add_argument("--split", default="test", choices=["valid", "test"], help="analogy split")
+    parser.add_argument("--max-items", type=int, default=None, help="seeded subset per set (smoke tests)")
+    parser.add_argument("--output", default="eval_all.json", help="JSON results; the Markdown table goes next to it")
+
+
+def _split_list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def cmd_eval_all(args: argparse.Namespace) -> int:
+    from relvec.evaluation import evaluate_all, render_markdown
+
+    if args.max_items is not None and args.max_items < 10:
+        raise ValueError(f"--max-items must be at least 10, got {args.max_items}")
+    model = _load_model(args)
+
+    def report(task: str, name: str, metrics: dict[str, Any]) -> None:
+        print(
+            f"{task:<17} {name:<34} {metrics['primary_metric']} {100 * metrics[metrics['primary_metric']]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    results = evaluate_all(
+        model,
+        data_dir=args.data_dir,
+        tasks=_split_list(args.tasks),
+        analogy=_split_list(args.analogy_datasets),
+        lexical=_split_list(args.lexical_datasets),
+        split=args.split,
+        max_items=args.max_items,
+        batch_size=args.batch_size,
+        show_progress_bar=_progress(),
+        on_result=report,
+    )
+    results["model"] = args.model
+    markdown = render_markdown([results])
+    output = Path(args.output)
+    _write_text(output, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    _write_text(output.with_suffix(".md"), markdown)
+    print(markdown)
+    print(f"wrote {output} and {output.with_suffix('.md')}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from relvec.evaluation import render_markdown
+
+    results = []
+    for path in args.results:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read results ({exc})") from exc
+        if not isinstance(data, dict) or "model" not in data:
+            raise ValueError(f"{path}: not a `relvec eval all` result (no 'model' field)")
+        results.append(data)
+    markdown = render_markdown(results)
+    print(markdown)
+    if args.output:
+        _write_text(args.output, markdown)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- plot
+def cmd_plot(args: argparse.Namespace) -> int:
+    from relvec.data import LexicalExample, load_lexical_relation
+    from relvec.plotting import plot_pairs
+
+    if args.input:
+        examples = []
+        for number, obj in iter_jsonl(args.input):
+            if not all(isinstance(obj.get(k), str) for k in ("head", "tail", "relation")):
+                raise DataFormatError(f"{args.input}:{number}: expected string fields head, tail, relation")
+            examples.append(LexicalExample(obj["head"], obj["tail"], obj["relation"]))
+        source = args.input
+    else:
+        examples = load_lexical_relation(args.dataset, args.split, args.data_dir)
+        source = f"{args.dataset} {args.split}"
+    model = _load_model(args)
+    title = f"{args.model}: {source} ({args.method.upper()})"
+    path = plot_pairs(
+        model,
+        examples,
+        args.output,
+        method=args.method,
+        max_points=args.max_points,
+        exclude_labels=_split_list(args.exclude),
+        title=title,
+        batch_size=args.batch_size,
+        show_progress_bar=_progress(),
+    )
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- neighbours
+def _add_neighbours(parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    from relvec.search import BACKENDS, DATA_SOURCES
+
+    actions = parser.add_subparsers(dest="action", required=True)
+    build = actions.add_parser("build", parents=[common], help="embed pairs and save an index")
+    _model_args(build)
+    build.add_argument("--input", help="TSV or JSONL file of pairs (as for `relvec embed`)")
+    build.add_argument(
+        "--from-data", default=None, help=f"comma list of {', '.join(DATA_SOURCES)}: every pair of those data sets"
+    )
+    build.add_argument("--backend", default="exact", choices=list(BACKENDS))
+    build.add_argument("--output", required=True, help="index folder")
+
+    query = actions.add_parser("query", parents=[common], help="the k most similar indexed pairs")
+    _model_args(query)
+    query.set_defaults(model=None)
+    query.add_argument("pairs", nargs="+", help="query pairs as head:tail")
+    query.add_argument("--index", required=True, help="index folder")
+    query.add_argument("-k", type=int, default=10)
+    query.add_argument("--backend", default=None, choices=list(BACKENDS), help="override the saved backend")
+    query.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
+
+def cmd_neighbours(args: argparse.Namespace) -> int:
+    from relvec.search import RelationIndex, dataset_pairs
+
+    if args.action == "build":
+        pairs: list[tuple[str, str]] = []
+        if args.input:
+            pairs += read_pairs_file(args.input)
+        if args.from_data:
+            pairs += dataset_pairs(args.data_dir, _split_list(args.from_data))
+        if not pairs:
+            raise ValueError("nothing to index: pass --input FILE and/or --from-data analogy,lexical,semeval")
+        model = _load_model(args)
+        index = RelationIndex.build(model, pairs, args.backend, args.batch_size, show_progress_bar=_progress())
+        index.save(args.output)
+        print(f"indexed {len(index)} pairs in {args.output}", file=sys.stderr)
+        return 0
+    queries = [parse_pair_argument(p) for p in args.pairs]
+    index = RelationIndex.load(args.index, backend=args.backend)
+    model = _load_model(args, args.model or index.identity.get("name"))
+    results = index.query(model, queries, k=args.k)
+    for query, found in zip(queries, results, strict=True):
+        if args.json:
+            rows = [{"head": n.pair[0], "tail": n.pair[1], "score": round(n.score, 4)} for n in found]
+            print(json.dumps({"query": list(query), "neighbours": rows}, ensure_ascii=False))
+            continue
+        print(f"{query[0]}:{query[1]}")
+        for rank, n in enumerate(found, start=1):
+            print(f"  {rank:>2}. {n.pair[0]}:{n.pair[1]}  {n.score:.3f}")
     return 0
 
 
 # ---------------------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
-    from relvec.model import RelationEncoder
+    from relvec.loading import load_model
 
-    model = RelationEncoder.from_pretrained(args.model)
+    model = load_model(args.model)
+    if not hasattr(model, "backbone"):
+        print(f"{'model':<15} {args.model}\n{'model_type':<15} {model.model_type}")
+        print(f"{'embedding_dim':<15} {model.embedding_dim}\n{'vectors':<15} {model.vectors.name or '-'}")
+        print(f"{'vocabulary':<15} {len(model.vectors.words)}")
+        return 0
     cfg = model.config
     n_params = sum(p.numel() for p in model.backbone.parameters())
     rows = {

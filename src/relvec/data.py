@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 DATA_ENV = "RELVEC_DATA"
 ANALOGY_DATASETS = (
@@ -24,10 +25,15 @@ ANALOGY_DATASETS = (
 )
 ANALOGY_HUB_ID = "relbert/analogy_questions"
 SEMEVAL_HUB_ID = "relbert/semeval2012_relational_similarity"
+# Sets whose shuffled 2023 test file (``test_2023.jsonl``) is the one to report: the older
+# ``test.jsonl`` keeps the right answer at index 0.
+ANALOGY_TEST_2023 = ("conceptnet_relational_similarity", "t_rex_relational_similarity")
+LEXICAL_DATASETS = ("BLESS", "CogALexV", "EVALution", "K&H+N", "ROOT09")
 SPLITS = ("train", "valid", "test")
 _HUB_SPLIT = {"valid": "validation"}
 
 Pair = tuple[str, str]
+T = TypeVar("T")
 
 
 class DataFormatError(ValueError):
@@ -61,6 +67,13 @@ class RelationRecord:
                 break
             digits += ch
         return digits or self.relation_type
+
+
+def seeded_subset(items: Sequence[T], size: int | None, seed: int = 0) -> list[T]:
+    """``size`` items chosen with a fixed seed, in their original order (all of them if ``size`` is None)."""
+    if size is None or len(items) <= size:
+        return list(items)
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), size))]
 
 
 # ---------------------------------------------------------------------------- paths
@@ -105,7 +118,10 @@ def _pair(value: Any, where: str, what: str) -> Pair:
 
 # ---------------------------------------------------------------------------- analogy questions
 def analogy_path(name_or_path: str | Path, split: str = "test", data_dir_: str | Path | None = None) -> Path:
-    """Resolve a dataset name under ``<data>/analogy/<name>/<split>.jsonl`` or accept a JSONL path."""
+    """Resolve a dataset name under ``<data>/analogy/<name>/<split>.jsonl`` or accept a JSONL path.
+
+    For ConceptNet and T-REx, ``test`` means ``test_2023.jsonl`` (answers shuffled).
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".jsonl" or candidate.is_file():
         return candidate
@@ -114,7 +130,8 @@ def analogy_path(name_or_path: str | Path, split: str = "test", data_dir_: str |
         raise ValueError(f"unknown analogy dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
     if split not in ("valid", "test"):
         raise ValueError(f"analogy split must be 'valid' or 'test', got {split!r}")
-    path = data_dir(data_dir_) / "analogy" / name / f"{split}.jsonl"
+    stem = "test_2023" if split == "test" and name in ANALOGY_TEST_2023 else split
+    path = data_dir(data_dir_) / "analogy" / name / f"{stem}.jsonl"
     if not path.is_file():
         raise ValueError(f"{name} has no {split!r} split ({path} not found)")
     return path
@@ -248,3 +265,115 @@ def augment_negatives(records: Sequence[RelationRecord]) -> list[RelationRecord]
         negatives = list(dict.fromkeys(n for n in [*r.negatives, *extra] if n not in own))
         out.append(RelationRecord(r.relation_type, r.positives, negatives))
     return out
+
+
+# ---------------------------------------------------------------------------- lexical relations
+@dataclass(frozen=True)
+class LexicalExample:
+    """A labelled word pair of a lexical-relation classification set."""
+
+    head: str
+    tail: str
+    relation: str
+
+
+def lexical_relation_path(name_or_path: str | Path, split: str, data_dir_: str | Path | None = None) -> Path | None:
+    """``<data>/lexical_relation/<name>/<split>.jsonl`` (or ``<folder>/<split>.jsonl``); None if the split is absent."""
+    if split not in SPLITS:
+        raise ValueError(f"lexical-relation split must be one of {SPLITS}, got {split!r}")
+    candidate = Path(name_or_path)
+    if not candidate.is_dir():
+        if str(name_or_path) not in LEXICAL_DATASETS:
+            known = ", ".join(LEXICAL_DATASETS)
+            raise ValueError(f"unknown lexical-relation dataset {name_or_path!r}; known: {known} or a folder")
+        candidate = data_dir(data_dir_) / "lexical_relation" / str(name_or_path)
+    path = candidate / f"{split}.jsonl"
+    return path if path.is_file() else None
+
+
+def load_lexical_relation(
+    name_or_path: str | Path, split: str = "test", data_dir: str | Path | None = None
+) -> list[LexicalExample]:
+    """Load one split of a lexical-relation set (schema: head, tail, relation)."""
+    path = lexical_relation_path(name_or_path, split, data_dir)
+    if path is None:
+        raise ValueError(f"{name_or_path} has no {split!r} split")
+    examples = []
+    for number, obj in iter_jsonl(path):
+        where = f"{path}:{number}"
+        for key in ("head", "tail", "relation"):
+            if not isinstance(obj.get(key), str) or not obj[key].strip():
+                raise DataFormatError(f"{where}: field {key!r} must be a non-empty string")
+        examples.append(LexicalExample(obj["head"], obj["tail"], obj["relation"]))
+    if not examples:
+        raise DataFormatError(f"{path}: no examples")
+    return examples
+
+
+# ---------------------------------------------------------------------------- relation mapping
+@dataclass(frozen=True)
+class MappingProblem:
+    """Turney's relation-mapping problem: map each ``source`` term to its counterpart in ``candidates``.
+
+    ``answer[i]`` is the index in ``candidates`` of the target of ``source[i]``. ``agreement`` and
+    ``pos`` are per-term annotations; a list whose length does not match the terms (two source
+    quirks: a6 has 8 agreement values for 7 terms, m5 8 POS tags for 6) is dropped and noted in ``notes``.
+    """
+
+    id: str
+    source: tuple[str, ...]
+    candidates: tuple[str, ...]
+    answer: tuple[int, ...]
+    agreement: tuple[float, ...] | None = None
+    pos: tuple[str, ...] | None = None
+    notes: tuple[str, ...] = ()
+
+
+def relation_mapping_path(path: str | Path | None = None, data_dir_: str | Path | None = None) -> Path:
+    """An explicit JSONL path, else ``<data>/relation_mapping/test.jsonl``."""
+    return Path(path) if path is not None else data_dir(data_dir_) / "relation_mapping" / "test.jsonl"
+
+
+def load_relation_mapping(path: str | Path | None = None, data_dir: str | Path | None = None) -> list[MappingProblem]:
+    """Load the relation-mapping problems (default ``<data>/relation_mapping/test.jsonl``)."""
+    path = relation_mapping_path(path, data_dir)
+    problems = [_mapping_problem(obj, f"{path}:{n}") for n, obj in iter_jsonl(path)]
+    if not problems:
+        raise DataFormatError(f"{path}: no problems")
+    return problems
+
+
+def _mapping_problem(obj: dict[str, Any], where: str) -> MappingProblem:
+    terms = {}
+    for key in ("source", "target", "target_random"):
+        value = obj.get(key)
+        if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+            raise DataFormatError(f"{where}: {key!r} must be a list of non-empty strings")
+        terms[key] = value
+    source, target, shuffled = terms["source"], terms["target"], terms["target_random"]
+    if not len(source) == len(target) == len(shuffled) or len(source) < 2:
+        raise DataFormatError(f"{where}: source, target and target_random must have the same length (>= 2)")
+    if sorted(target) != sorted(shuffled) or len(set(target)) != len(target):
+        raise DataFormatError(f"{where}: target_random must be a permutation of distinct target terms")
+    notes = []
+    annotations: dict[str, tuple[Any, ...] | None] = {}
+    for key in ("agreement", "pos"):
+        value = obj.get(key)
+        if value is None:
+            annotations[key] = None
+        elif not isinstance(value, list) or len(value) != len(source):
+            size = len(value) if isinstance(value, list) else type(value).__name__
+            notes.append(f"{key} has {size} entries for {len(source)} terms; ignored")
+            annotations[key] = None
+        else:
+            annotations[key] = tuple(value)
+    answer = tuple(shuffled.index(t) for t in target)
+    return MappingProblem(
+        id=str(obj.get("id", where)),
+        source=tuple(source),
+        candidates=tuple(shuffled),
+        answer=answer,
+        agreement=annotations["agreement"],
+        pos=annotations["pos"],
+        notes=tuple(notes),
+    )

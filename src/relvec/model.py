@@ -79,6 +79,7 @@ class RelationEncoder(nn.Module):
         if self.config.pooling == "mask" and MASK not in self.config.template:
             raise ValueError("pooling='mask' needs a template containing <mask>")
         self._truncation_warned = False
+        self.name_or_path = self.config.backbone
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(torch.device(device))
@@ -109,7 +110,9 @@ class RelationEncoder(nn.Module):
         overrides = {"template": template, "pooling": pooling, "max_length": max_length}
         data = saved.to_dict() | {k: v for k, v in overrides.items() if v is not None}
         config = RelvecConfig.from_dict(data)
-        return cls(backbone, tokenizer, config, device=device)
+        model = cls(backbone, tokenizer, config, device=device)
+        model.name_or_path = str(name_or_path)
+        return model
 
     def save_pretrained(self, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
         """Write backbone + tokenizer in HF format, the relvec side file, and sentence-transformers files."""

@@ -1,5 +1,16 @@
 """Evaluators: callables taking an encoder and returning a metrics dict with a ``primary_metric``."""
 
 from relvec.evaluation.analogy import AnalogyEvaluator
+from relvec.evaluation.cache import EmbeddingCache
+from relvec.evaluation.classification import LexicalRelationEvaluator
+from relvec.evaluation.mapping import RelationMappingEvaluator
+from relvec.evaluation.suite import evaluate_all, render_markdown
 
-__all__ = ["AnalogyEvaluator"]
+__all__ = [
+    "AnalogyEvaluator",
+    "EmbeddingCache",
+    "LexicalRelationEvaluator",
+    "RelationMappingEvaluator",
+    "evaluate_all",
+    "render_markdown",
+]

@@ -1,0 +1,154 @@
+"""Lexical relation classification: an MLP on frozen pair embeddings, selected on the validation split.
+
+Features of (h, t) are emb(h, t) concatenated with emb(t, h), as in the RelBERT paper. The
+encoder is called once per evaluator call; the grid search reuses the same feature matrices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from relvec.data import LexicalExample, lexical_relation_path, load_lexical_relation, seeded_subset
+
+# The paper's grid; a dataset without a validation split uses DEFAULT_CONFIG.
+DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
+    "learning_rate_init": (1e-3, 1e-4, 1e-5),
+    "hidden_layer_sizes": (100, 150, 200),
+}
+DEFAULT_CONFIG: dict[str, Any] = {"learning_rate_init": 1e-3, "hidden_layer_sizes": 100}
+
+
+class LexicalRelationEvaluator:
+    """Train and test an ``MLPClassifier`` on pair features; call it with an encoder.
+
+    Returns accuracy, micro and macro F1 and per-class F1 on test (micro F1 over all classes,
+    which for single-label data equals accuracy), the selected configuration and every
+    configuration's validation micro F1.
+    """
+
+    def __init__(
+        self,
+        train: Sequence[LexicalExample],
+        test: Sequence[LexicalExample],
+        valid: Sequence[LexicalExample] | None = None,
+        name: str = "lexical_relation",
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        seed: int = 0,
+        max_iter: int = 200,
+        batch_size: int = 64,
+        show_progress_bar: bool | None = None,
+    ) -> None:
+        for split, items in (("train", train), ("test", test)):
+            if not items:
+                raise ValueError(f"{name}: the {split} split is empty")
+        labels = {e.relation for e in train}
+        if len(labels) < 2:
+            raise ValueError(f"{name}: the train split needs at least two relations, got {sorted(labels)}")
+        unseen = sorted({e.relation for e in [*test, *(valid or [])]} - labels)
+        if unseen:
+            raise ValueError(f"{name}: relations {unseen} appear in valid/test but not in train")
+        self.train, self.test, self.valid = list(train), list(test), list(valid) if valid else None
+        self.name = name
+        self.grid = dict(grid) if grid is not None else dict(DEFAULT_GRID)
+        self.seed = seed
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.show_progress_bar = show_progress_bar
+        self.primary_metric = "f1_micro"
+
+    @classmethod
+    def from_dataset(
+        cls, name: str, data_dir: str | None = None, max_examples: int | None = None, **kwargs: Any
+    ) -> LexicalRelationEvaluator:
+        """Load ``train``/``valid``/``test`` of a named set; ``max_examples`` takes a seeded subset per split."""
+        splits = {}
+        for split in ("train", "valid", "test"):
+            if split == "valid" and lexical_relation_path(name, split, data_dir) is None:
+                splits[split] = None
+                continue
+            items = load_lexical_relation(name, split, data_dir)
+            splits[split] = seeded_subset(items, max_examples, seed=kwargs.get("seed", 0))
+        return cls(splits["train"], splits["test"], splits["valid"], name=str(name), **kwargs)
+
+    def configurations(self) -> list[dict[str, Any]]:
+        if self.valid is None:
+            return [dict(DEFAULT_CONFIG)]
+        keys = list(self.grid)
+        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.grid.values())]
+
+    def features(self, model: Any) -> dict[str, np.ndarray]:
+        """Per split, the matrix [emb(h, t); emb(t, h)]; every distinct ordered pair is embedded once."""
+        splits = {"train": self.train, "test": self.test, **({"valid": self.valid} if self.valid else {})}
+        index: dict[tuple[str, str], int] = {}
+        for items in splits.values():
+            for e in items:
+                index.setdefault((e.head, e.tail), len(index))
+                index.setdefault((e.tail, e.head), len(index))
+        vectors = np.asarray(
+            model.encode(list(index), batch_size=self.batch_size, show_progress_bar=self.show_progress_bar),
+            dtype=np.float32,
+        )
+        return {
+            split: np.hstack(
+                [vectors[[index[(e.head, e.tail)] for e in items]], vectors[[index[(e.tail, e.head)] for e in items]]]
+            )
+            for split, items in splits.items()
+        }
+
+    def __call__(self, model: Any) -> dict[str, Any]:
+        return self.evaluate_features(self.features(model))
+
+    def evaluate_features(self, features: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        """Grid search on cached features: fit on train, select on valid micro F1, report test."""
+        from sklearn.metrics import f1_score
+
+        y_train = [e.relation for e in self.train]
+        search = []
+        best_score, classifier, config = -1.0, None, {}
+        for candidate in self.configurations():
+            fitted = self._fit(features["train"], y_train, candidate)
+            score = None
+            if self.valid is not None:
+                predicted = fitted.predict(features["valid"])
+                score = float(f1_score([e.relation for e in self.valid], predicted, average="micro"))
+            search.append({**candidate, "valid_f1_micro": score})
+            if classifier is None or (score is not None and score > best_score):  # ties keep the earlier one
+                best_score, classifier, config = score if score is not None else -1.0, fitted, candidate
+        return {
+            **self._test_metrics(classifier, features["test"]),
+            "selected": config,
+            "grid": search,
+            "num_train": len(self.train),
+            "num_valid": len(self.valid) if self.valid else 0,
+            "num_test": len(self.test),
+            "primary_metric": self.primary_metric,
+        }
+
+    def _fit(self, x: np.ndarray, y: Sequence[str], config: Mapping[str, Any]) -> Any:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        classifier = MLPClassifier(random_state=self.seed, max_iter=self.max_iter, **config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            classifier.fit(x, y)
+        return classifier
+
+    def _test_metrics(self, classifier: Any, x: np.ndarray) -> dict[str, Any]:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        truth = [e.relation for e in self.test]
+        predicted = classifier.predict(x)
+        labels = sorted(set(truth) | set(predicted))  # sklearn's own label set for macro averaging
+        per_class = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+        return {
+            "accuracy": float(accuracy_score(truth, predicted)),
+            "f1_micro": float(f1_score(truth, predicted, average="micro")),
+            "f1_macro": float(np.mean(per_class)),
+            "per_class_f1": {label: float(v) for label, v in zip(labels, per_class, strict=True)},
+        }

@@ -1,0 +1,182 @@
+"""Every evaluator in one run (``relvec eval all``) and paper-style Markdown tables of the results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+from relvec import __version__
+from relvec.data import ANALOGY_DATASETS, LEXICAL_DATASETS, load_analogy, load_relation_similarity, seeded_subset
+from relvec.evaluation.analogy import AnalogyEvaluator
+from relvec.evaluation.cache import EmbeddingCache
+from relvec.evaluation.classification import LexicalRelationEvaluator
+from relvec.evaluation.mapping import RelationMappingEvaluator
+
+SEMEVAL_VALID = "semeval2012_valid"
+ANALOGY_SUITE = (*ANALOGY_DATASETS, SEMEVAL_VALID)
+TASKS = ("analogy", "lexical_relation", "relation_mapping")
+_LABELS = {
+    "sat_full": "SAT (full)",
+    "sat": "SAT",
+    "u2": "U2",
+    "u4": "U4",
+    "google": "Google",
+    "bats": "BATS",
+    "conceptnet_relational_similarity": "ConceptNet",
+    "t_rex_relational_similarity": "T-REx",
+    "nell_relational_similarity": "NELL",
+    SEMEVAL_VALID: "SemEval-valid",
+}
+
+
+def analogy_evaluator(name: str, split: str, data_dir: str | None, max_questions: int | None, **kw: Any) -> Any:
+    """An :class:`AnalogyEvaluator` for a named set (``semeval2012_valid``: built from the SemEval valid split)."""
+    if name == SEMEVAL_VALID:
+        from relvec.training import validation_questions
+
+        questions = validation_questions(load_relation_similarity("semeval2012", "valid", data_dir))
+    else:
+        questions = load_analogy(name, split, data_dir)
+    return AnalogyEvaluator(seeded_subset(questions, max_questions, seed=0), name=name, **kw)
+
+
+def evaluate_all(
+    model: Any,
+    data_dir: str | None = None,
+    tasks: Sequence[str] = TASKS,
+    analogy: Sequence[str] = ANALOGY_SUITE,
+    lexical: Sequence[str] = LEXICAL_DATASETS,
+    split: str = "test",
+    max_items: int | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool | None = None,
+    on_result: Callable[[str, str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run every evaluator on one model, embedding each distinct pair once for the whole run.
+
+    ``split`` applies to the analogy sets (sets without it are skipped: NELL has no ``valid``);
+    classification always selects on its valid split and reports test; mapping has only test.
+    ``max_items`` takes a seeded subset of every set (for smoke tests). ``on_result(task, name,
+    metrics)`` is called after each evaluator.
+    """
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown:
+        raise ValueError(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
+    cache = EmbeddingCache(model, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    results: dict[str, Any] = {t: {} for t in tasks}
+    timing: dict[str, float] = {}
+    jobs = _jobs(tasks, analogy, lexical, split, data_dir, max_items, batch_size, show_progress_bar)
+    for task, name, make in jobs:
+        start = time.perf_counter()
+        evaluator = make()
+        if evaluator is None:
+            continue
+        metrics = evaluator(cache)
+        if hasattr(model, "coverage") and task == "analogy":
+            metrics["coverage"] = model.coverage(_analogy_pairs(evaluator))
+        results[task][name] = metrics
+        timing[f"{task}/{name}"] = round(time.perf_counter() - start, 2)
+        if on_result is not None:
+            on_result(task, name, metrics)
+    return {
+        "model": str(getattr(model, "name_or_path", "") or type(model).__name__),
+        "relvec_version": __version__,
+        "split": split,
+        "max_items": max_items,
+        **results,
+        "pairs_embedded": cache.pairs_encoded,
+        "pairs_requested": cache.pairs_requested,
+        "timing_s": timing,
+    }
+
+
+def _jobs(
+    tasks: Sequence[str],
+    analogy: Sequence[str],
+    lexical: Sequence[str],
+    split: str,
+    data_dir: str | None,
+    max_items: int | None,
+    batch_size: int,
+    show: bool | None,
+) -> list[tuple[str, str, Callable[[], Any]]]:
+    kw = {"batch_size": batch_size, "show_progress_bar": show}
+    jobs: list[tuple[str, str, Callable[[], Any]]] = []
+    if "analogy" in tasks:
+        jobs += [("analogy", n, partial(_analogy_or_none, n, split, data_dir, max_items, **kw)) for n in analogy]
+    if "lexical_relation" in tasks:
+        make = partial(LexicalRelationEvaluator.from_dataset, data_dir=data_dir, max_examples=max_items, **kw)
+        jobs += [("lexical_relation", n, partial(make, n)) for n in lexical]
+    if "relation_mapping" in tasks and split == "test":
+        make = partial(RelationMappingEvaluator.from_dataset, None, data_dir, **kw)
+        jobs.append(("relation_mapping", "relation_mapping", make))
+    return jobs
+
+
+def _analogy_or_none(name: str, split: str, data_dir: str | None, max_items: int | None, **kw: Any) -> Any:
+    if split == "valid" and name in ("sat_full", "nell_relational_similarity"):
+        return None  # no validation split
+    return analogy_evaluator(name, split, data_dir, max_items, **kw)
+
+
+def _analogy_pairs(evaluator: AnalogyEvaluator) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(p for q in evaluator.questions for p in (q.stem, *q.choices)))
+
+
+# ---------------------------------------------------------------------------- reports
+def render_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """Paper-style tables with one row per result: analogy accuracy, classification F1, mapping accuracy."""
+    if not results:
+        raise ValueError("no results to render")
+    sections = []
+    analogy_sets = _ordered(results, "analogy", list(ANALOGY_SUITE))
+    if analogy_sets:
+        head = ["Model", *(_LABELS.get(n, n) for n in analogy_sets), "Average"]
+        rows = []
+        for r in results:
+            cells = [_pct(r.get("analogy", {}).get(n, {}).get("accuracy")) for n in analogy_sets]
+            main = [r["analogy"][n]["accuracy"] for n in analogy_sets if n in r.get("analogy", {})]
+            rows.append([r["model"], *cells, _pct(sum(main) / len(main) if main else None)])
+        split = results[0].get("split", "test")
+        sections.append(_table(f"Analogy questions: accuracy ({split})", head, rows))
+    lexical_sets = _ordered(results, "lexical_relation", list(LEXICAL_DATASETS))
+    if lexical_sets:
+        head = ["Model"] + [f"{n} {m}" for n in lexical_sets for m in ("macro", "micro")]
+        rows = []
+        for r in results:
+            cells = []
+            for n in lexical_sets:
+                metrics = r.get("lexical_relation", {}).get(n, {})
+                cells += [_pct(metrics.get("f1_macro")), _pct(metrics.get("f1_micro"))]
+            rows.append([r["model"], *cells])
+        sections.append(_table("Lexical relation classification: F1 on test", head, rows))
+    if any(r.get("relation_mapping") for r in results):
+        head = ["Model", "Accuracy", "Per-problem mean", "Problems solved"]
+        rows = []
+        for r in results:
+            m = r.get("relation_mapping", {}).get("relation_mapping", {})
+            rows.append([r["model"], _pct(m.get("accuracy")), _pct(m.get("accuracy_macro")), _pct(m.get("solved"))])
+        sections.append(_table("Relation mapping: accuracy", head, rows))
+    return "\n\n".join(sections) + "\n"
+
+
+def _ordered(results: Sequence[dict[str, Any]], task: str, preferred: list[str]) -> list[str]:
+    present = list(dict.fromkeys(n for r in results for n in r.get(task, {}) or {}))
+    return [n for n in preferred if n in present] + [n for n in present if n not in preferred]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _table(title: str, head: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

