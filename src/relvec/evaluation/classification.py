@@ -72,7 +72,7 @@ class LexicalRelationEvaluator:
                 splits[split] = None
                 continue
             items = load_lexical_relation(name, split, data_dir)
-            splits[split] = seeded_subset(items, max_examples, seed=kwargs.get("seed", 0))
+            splits[split] = stratified_subset(items, max_examples, seed=kwargs.get("seed", 0))
         return cls(splits["train"], splits["test"], splits["valid"], name=str(name), **kwargs)
 
     def configurations(self) -> list[dict[str, Any]]:
@@ -152,3 +152,17 @@ class LexicalRelationEvaluator:
             "f1_macro": float(np.mean(per_class)),
             "per_class_f1": {label: float(v) for label, v in zip(labels, per_class, strict=True)},
         }
+
+
+def stratified_subset(items: Sequence[LexicalExample], size: int | None, seed: int = 0) -> list[LexicalExample]:
+    """About ``size`` examples, keeping each relation's share but at least two of every relation."""
+    if size is None or len(items) <= size:
+        return list(items)
+    by_label: dict[str, list[int]] = {}
+    for i, e in enumerate(items):
+        by_label.setdefault(e.relation, []).append(i)
+    chosen: list[int] = []
+    for _, indices in sorted(by_label.items()):
+        share = max(2, round(size * len(indices) / len(items)))
+        chosen += [indices[i] for i in seeded_subset(range(len(indices)), share, seed)]
+    return [items[i] for i in sorted(chosen)]
