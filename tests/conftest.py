@@ -82,3 +82,69 @@ def relation_data(tmp_path: Path) -> Path:
     for split, data in rows.items():
         write_jsonl(folder / f"{split}.jsonl", data)
     return folder
+
+
+class WordOffsetEncoder:
+    """A deterministic fake encoder: emb(a, b) = v(b) - v(a) for fixed word vectors; counts what it embeds.
+
+    Unknown words get a vector derived from a stable hash of the word, so any pair can be embedded.
+    """
+
+    def __init__(self, vectors: dict | None = None, dim: int = 8, name: str = "fake") -> None:
+        import numpy as np
+
+        self.vectors = {w: np.asarray(v, dtype=np.float64) for w, v in (vectors or {}).items()}
+        self.embedding_dim = dim if not self.vectors else len(next(iter(self.vectors.values())))
+        self.name_or_path = name
+        self.encoded: list[tuple[str, str]] = []
+
+    def vector(self, word: str):
+        import zlib
+
+        import numpy as np
+
+        if word not in self.vectors:
+            rng = np.random.default_rng(zlib.crc32(word.encode()))
+            self.vectors[word] = rng.normal(size=self.embedding_dim)
+        return self.vectors[word]
+
+    def encode(self, pairs, batch_size=64, normalize=False, show_progress_bar=None, **kwargs):
+        import numpy as np
+
+        pairs = [tuple(p) for p in pairs]
+        self.encoded += pairs
+        out = np.stack([self.vector(b) - self.vector(a) for a, b in pairs]).astype(np.float32)
+        if normalize:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+@pytest.fixture()
+def suite_data(tmp_path: Path, relation_data: Path) -> Path:
+    """A miniature data directory with every kind of benchmark the evaluation suite reads."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(relation_data, root / "semeval2012")
+    question = {"stem": ["cat", "kitten"], "answer": 1, "choice": [["sun", "planet"], ["dog", "puppy"]], "prefix": "p"}
+    write_jsonl(root / "analogy" / "sat_full" / "test.jsonl", [question] * 3)
+    write_jsonl(root / "analogy" / "u2" / "valid.jsonl", [question])
+    labels = {"hyper": ("animal", 0), "mero": ("part", 1), "random": ("thing", 2)}
+    for split, size in (("train", 12), ("valid", 4), ("test", 6)):
+        rows = [
+            {"head": f"{name}{i}{split}", "tail": f"{word}{i}", "relation": name}
+            for name, (word, _) in labels.items()
+            for i in range(size)
+        ]
+        write_jsonl(root / "lexical_relation" / "BLESS" / f"{split}.jsonl", rows)
+    mapping = {
+        "id": "t1",
+        "reference": ["sun", "nucleus"],
+        "source": ["sun", "planet", "gravity"],
+        "target": ["nucleus", "electron", "charge"],
+        "target_random": ["charge", "nucleus", "electron"],
+        "agreement": [90.0, 80.0, 70.0, 60.0],
+        "pos": ["nn", "nn", "nn"],
+    }
+    write_jsonl(root / "relation_mapping" / "test.jsonl", [mapping])
+    return root

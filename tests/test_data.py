@@ -99,3 +99,34 @@ def test_group_by_parent_and_augment():
     assert augmented[0].negatives == [("x", "y"), ("e", "f"), ("g", "h"), ("i", "j")]
     assert augment_negatives(augmented)[0].negatives == augmented[0].negatives  # idempotent
     assert ("a", "b") not in augment_negatives(RECORDS)[0].negatives
+
+
+def test_conceptnet_and_trex_test_split_is_the_shuffled_2023_file(tmp_path):
+    from relvec.data import analogy_path
+
+    for name in ("conceptnet_relational_similarity", "t_rex_relational_similarity"):
+        folder = tmp_path / "analogy" / name
+        write_jsonl(folder / "test.jsonl", [QUESTION])
+        write_jsonl(folder / "test_2023.jsonl", [QUESTION])
+        write_jsonl(folder / "valid.jsonl", [QUESTION])
+        assert analogy_path(name, "test", tmp_path).name == "test_2023.jsonl"
+        assert analogy_path(name, "valid", tmp_path).name == "valid.jsonl"
+    write_jsonl(tmp_path / "analogy" / "u2" / "test.jsonl", [QUESTION])
+    assert analogy_path("u2", "test", tmp_path).name == "test.jsonl"
+
+
+def test_lexical_relation_loader(tmp_path):
+    from relvec.data import lexical_relation_path, load_lexical_relation
+
+    rows = [{"head": "cat", "tail": "animal", "relation": "hyper"}, {"head": "a", "tail": "b", "relation": "random"}]
+    write_jsonl(tmp_path / "lexical_relation" / "BLESS" / "train.jsonl", rows)
+    examples = load_lexical_relation("BLESS", "train", tmp_path)
+    assert [(e.head, e.tail, e.relation) for e in examples] == [("cat", "animal", "hyper"), ("a", "b", "random")]
+    assert lexical_relation_path("BLESS", "valid", tmp_path) is None
+    with pytest.raises(ValueError, match="no 'valid' split"):
+        load_lexical_relation("BLESS", "valid", tmp_path)
+    with pytest.raises(ValueError, match="unknown lexical-relation dataset"):
+        load_lexical_relation("WordNet", "train", tmp_path)
+    write_jsonl(tmp_path / "lexical_relation" / "BLESS" / "test.jsonl", [{"head": "x", "tail": "", "relation": "r"}])
+    with pytest.raises(DataFormatError, match=r"test\.jsonl:1: field 'tail'"):
+        load_lexical_relation("BLESS", "test", tmp_path)

@@ -39,3 +39,19 @@ def test_cli_embed_and_eval_end_to_end(tmp_path):
     assert main(argv) == 0
     result = json.loads(res.read_text())["results"]["minilm"]["u2"]
     assert result["num_questions"] == 24 and 0.0 <= result["accuracy"] <= 1.0
+
+
+@needs_data
+def test_cli_eval_all_on_a_small_subset(tmp_path):
+    out = tmp_path / "all.json"
+    argv = ["eval", "all", "--model", "minilm", "--max-items", "20", "--output", str(out)]
+    argv += ["--analogy-datasets", "u2,conceptnet_relational_similarity", "--lexical-datasets", "CogALexV,ROOT09"]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["analogy"]["u2"]["num_questions"] == 20
+    assert result["lexical_relation"]["CogALexV"]["selected"] == {"learning_rate_init": 1e-3, "hidden_layer_sizes": 100}
+    assert len(result["lexical_relation"]["ROOT09"]["grid"]) == 9
+    assert result["relation_mapping"]["relation_mapping"]["num_problems"] == 20
+    assert 0 < result["pairs_embedded"] <= result["pairs_requested"]
+    markdown = out.with_suffix(".md").read_text()
+    assert "| minilm |" in markdown and "ConceptNet" in markdown and "ROOT09 macro" in markdown
