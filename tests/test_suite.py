@@ -59,13 +59,14 @@ def test_markdown_report_has_a_row_per_model():
         **base,
         "model": "m2",
         "analogy": {"u2": {"accuracy": 0.75}},
-        "lexical_relation": {"BLESS": {"f1_macro": 0.8, "f1_micro": 0.9}},
+        "lexical_relation": {"BLESS": {"f1_macro": 0.8, "f1_micro": 0.9, "coverage": {"pairs": 10, "oov_pairs": 2}}},
     }
     text = render_markdown([one, two])
     assert "| Model | SAT (full) | U2 | Average |" in text
     assert "| m1 | 50.0 | 25.0 | 37.5 |" in text and "| m2 | - | 75.0 | 75.0 |" in text
     assert "| m2 | 80.0 | 90.0 |" in text and "| m1 | - | - |" in text
     assert text.count("| m1 | 50.0 | 40.0 | 0.0 |") == 1
+    assert "- m2: BLESS 2/10" in text and "- m1" not in text
     with pytest.raises(ValueError):
         render_markdown([])
 

@@ -66,6 +66,10 @@ class AnalogyEvaluator:
             "primary_metric": self.primary_metric,
         }
 
+    def pairs(self) -> list[Pair]:
+        """The distinct pairs this evaluator embeds (forward direction)."""
+        return list(dict.fromkeys(p for q in self.questions for p in (q.stem, *q.choices)))
+
     def score(self, model: PairEncoder) -> list[np.ndarray]:
         """Per question, the score of every choice."""
         if self.bidirectional:

@@ -81,6 +81,10 @@ class LexicalRelationEvaluator:
         keys = list(self.grid)
         return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.grid.values())]
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """The distinct (head, tail) pairs of all splits."""
+        return list(dict.fromkeys((e.head, e.tail) for e in [*self.train, *(self.valid or []), *self.test]))
+
     def features(self, model: Any) -> dict[str, np.ndarray]:
         """Per split, the matrix [emb(h, t); emb(t, h)]; every distinct ordered pair is embedded once."""
         splits = {"train": self.train, "test": self.test, **({"valid": self.valid} if self.valid else {})}

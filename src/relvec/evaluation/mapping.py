@@ -79,12 +79,19 @@ class RelationMappingEvaluator:
             "primary_metric": self.primary_metric,
         }
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every ordered pair of source terms and of candidate terms, each once."""
+        return list(
+            dict.fromkeys(
+                pair
+                for p in self.problems
+                for terms in (p.source, p.candidates)
+                for pair in itertools.permutations(terms, 2)
+            )
+        )
+
     def _embed(self, model: Any) -> tuple[np.ndarray, dict[tuple[str, str], int]]:
-        index: dict[tuple[str, str], int] = {}
-        for p in self.problems:
-            for terms in (p.source, p.candidates):
-                for a, b in itertools.permutations(terms, 2):
-                    index.setdefault((a, b), len(index))
+        index = {pair: i for i, pair in enumerate(self.pairs())}
         vectors = np.asarray(
             model.encode(list(index), batch_size=self.batch_size, show_progress_bar=self.show_progress_bar),
             dtype=np.float64,

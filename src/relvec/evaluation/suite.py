@@ -74,8 +74,8 @@ def evaluate_all(
         if evaluator is None:
             continue
         metrics = evaluator(cache)
-        if hasattr(model, "coverage") and task == "analogy":
-            metrics["coverage"] = model.coverage(_analogy_pairs(evaluator))
+        if hasattr(model, "coverage"):  # static vectors: count out-of-vocabulary pairs
+            metrics["coverage"] = model.coverage(evaluator.pairs())
         results[task][name] = metrics
         timing[f"{task}/{name}"] = round(time.perf_counter() - start, 2)
         if on_result is not None:
@@ -121,10 +121,6 @@ def _analogy_or_none(name: str, split: str, data_dir: str | None, max_items: int
     return analogy_evaluator(name, split, data_dir, max_items, **kw)
 
 
-def _analogy_pairs(evaluator: AnalogyEvaluator) -> list[tuple[str, str]]:
-    return list(dict.fromkeys(p for q in evaluator.questions for p in (q.stem, *q.choices)))
-
-
 # ---------------------------------------------------------------------------- reports
 def render_markdown(results: Sequence[dict[str, Any]]) -> str:
     """Paper-style tables with one row per result: analogy accuracy, classification F1, mapping accuracy."""
@@ -159,7 +155,25 @@ def render_markdown(results: Sequence[dict[str, Any]]) -> str:
             m = r.get("relation_mapping", {}).get("relation_mapping", {})
             rows.append([r["model"], _pct(m.get("accuracy")), _pct(m.get("accuracy_macro")), _pct(m.get("solved"))])
         sections.append(_table("Relation mapping: accuracy", head, rows))
+    notes = _coverage_notes(results)
+    if notes:
+        sections.append("Out-of-vocabulary pairs (embedded as zero vectors):\n\n" + "\n".join(notes))
     return "\n\n".join(sections) + "\n"
+
+
+def _coverage_notes(results: Sequence[dict[str, Any]]) -> list[str]:
+    notes = []
+    for r in results:
+        counts = [
+            (name, m["coverage"])
+            for task in TASKS
+            for name, m in (r.get(task) or {}).items()
+            if isinstance(m, dict) and "coverage" in m
+        ]
+        if counts:
+            cells = ", ".join(f"{_LABELS.get(n, n)} {c['oov_pairs']}/{c['pairs']}" for n, c in counts)
+            notes.append(f"- {r['model']}: {cells}")
+    return notes
 
 
 def _ordered(results: Sequence[dict[str, Any]], task: str, preferred: list[str]) -> list[str]:
