@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.data import ANALOGY_DATASETS, DataFormatError, iter_jsonl
+from relvec.data import DataFormatError, iter_jsonl
 
 if TYPE_CHECKING:
     from relvec.training import TrainingArguments
@@ -216,11 +216,11 @@ def evaluate_analogy(
     batch_size: int = 64,
     **options: Any,
 ) -> dict[str, dict[str, Any]]:
-    from relvec.evaluation import AnalogyEvaluator
+    from relvec.evaluation.suite import analogy_evaluator
 
     results = {}
     for name in datasets:
-        evaluator = AnalogyEvaluator.from_dataset(name, split, data_dir, batch_size=batch_size, **options)
+        evaluator = analogy_evaluator(name, split, data_dir, None, batch_size=batch_size, **options)
         results[name] = evaluator(model)
     return results
 
@@ -245,9 +245,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.task == "all":
         return cmd_eval_all(args)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    from relvec.evaluation.suite import ANALOGY_SUITE
+
     for name in datasets:
-        if name not in ANALOGY_DATASETS and not name.endswith(".jsonl"):
-            raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_DATASETS)} or a .jsonl path")
+        if name not in ANALOGY_SUITE and not name.endswith(".jsonl"):
+            raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_SUITE)} or a .jsonl path")
     options = {"reverse": args.reverse, "bidirectional": args.bidirectional}
     options["show_progress_bar"] = _progress()
     results = {}
