@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
+from relvec.hybrid import HybridEncoder, read_hybrid_config
 from relvec.model import RelationEncoder
 from relvec.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
 
@@ -20,8 +21,10 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
 
     - ``offset`` / ``offset:PATH``: the static offset baseline (GloVe 6B 50d, or a saved static folder);
     - ``vanilla`` / ``vanilla:BACKBONE``: an untuned backbone with a template (the paper's no-fine-tuning row);
+    - ``hybrid:MODEL[@WEIGHT]``: MODEL's embedding joined with the GloVe offset (weight 1 by default),
+      see :mod:`relvec.hybrid`;
     - anything else: :meth:`RelationEncoder.from_pretrained` (relvec folder, backbone folder, alias, hub id),
-      or a saved static-offset folder.
+      or a saved static-offset or hybrid folder.
     """
     text = str(spec)
     kind, _, rest = text.partition(":")
@@ -34,10 +37,27 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
             raise ValueError(f"{text}: vanilla means an untuned backbone, but {rest} is a fine-tuned relvec model")
         model.name_or_path = text
         return model
+    if kind == "hybrid":
+        inner, weight = _split_weight(rest)
+        prompt = load_model(inner or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
+        return HybridEncoder(prompt, StaticOffsetEncoder.from_pretrained(GLOVE_NAME), weight, name_or_path=text)
     if Path(text).is_dir() and read_static_config(text) is not None:
         _no_prompt_options(text, template, pooling)
         return StaticOffsetEncoder.from_pretrained(text)
+    if Path(text).is_dir() and read_hybrid_config(text) is not None:
+        return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+
+
+def _split_weight(text: str) -> tuple[str, float]:
+    """``MODEL@WEIGHT`` -> (MODEL, WEIGHT); no ``@number`` suffix means weight 1."""
+    head, sep, tail = text.rpartition("@")
+    if sep:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return text, 1.0
 
 
 def _no_prompt_options(name: str, template: str | None, pooling: str | None) -> None:

@@ -1,0 +1,138 @@
+"""Hybrid relation embeddings: a prompt-based embedding joined with a static word-vector offset.
+
+emb(a, b) = [ p̂ / √(1 + w²) ; w·ô / √(1 + w²) ] where p̂ is the unit prompt embedding and ô the
+unit offset (b − a). For two pairs whose parts are non-zero, the cosine is
+(cos_p + w²·cos_o) / (1 + w²): weight 0 gives the prompt embedding's ranking, weight ∞ the offset's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relvec import __version__
+from relvec.config import CONFIG_NAME, FORMAT_VERSION
+from relvec.model import RelationEncoder, validate_pairs
+from relvec.static import StaticOffsetEncoder
+
+HYBRID_MODEL_TYPE = "hybrid"
+_PROMPT_DIR = "prompt"
+_STATIC_DIR = "static"
+
+
+def mixing_factors(weight: float) -> tuple[float, float]:
+    """(prompt factor, offset factor) for a weight in [0, ∞]; their squares sum to 1."""
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or math.isnan(weight) or weight < 0:
+        raise ValueError(f"hybrid weight must be a number >= 0 (inf allowed), got {weight!r}")
+    if math.isinf(weight):
+        return 0.0, 1.0
+    scale = math.sqrt(1.0 + weight * weight)
+    return 1.0 / scale, weight / scale
+
+
+class HybridEncoder:
+    """A prompt encoder and a static-offset encoder, concatenated with a weight (see module docstring)."""
+
+    model_type = HYBRID_MODEL_TYPE
+
+    def __init__(self, prompt: Any, static: StaticOffsetEncoder, weight: float = 1.0, name_or_path: str = "") -> None:
+        mixing_factors(weight)  # validates
+        self.prompt = prompt
+        self.static = static
+        self.weight = float(weight)
+        self.name_or_path = name_or_path or f"hybrid:{getattr(prompt, 'name_or_path', '')}@{weight:g}"
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.prompt.embedding_dim) + int(self.static.embedding_dim)
+
+    @property
+    def config(self) -> Any:
+        return getattr(self.prompt, "config", None)
+
+    def with_weight(self, weight: float) -> HybridEncoder:
+        """The same components with another weight (shares the loaded models)."""
+        return HybridEncoder(self.prompt, self.static, weight)
+
+    def encode(
+        self,
+        pairs: Any,
+        batch_size: int = 64,
+        normalize: bool = False,
+        convert_to_tensor: bool = False,
+        show_progress_bar: bool | None = None,
+        precision: str = "auto",
+    ) -> np.ndarray | torch.Tensor:
+        """Unit hybrid vectors (float32, input order); ``normalize`` re-normalises pairs with a zero part."""
+        checked, single = validate_pairs(pairs)
+        a, b = mixing_factors(self.weight)
+        parts = []
+        if a > 0:
+            kw = {"precision": precision} if isinstance(self.prompt, RelationEncoder) else {}
+            p = self.prompt.encode(
+                checked, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, **kw
+            )
+            parts.append(a * np.asarray(p, dtype=np.float32))
+        else:
+            parts.append(np.zeros((len(checked), self.prompt.embedding_dim), dtype=np.float32))
+        parts.append(b * np.asarray(self.static.encode(checked), dtype=np.float32))
+        out = np.hstack(parts).astype(np.float32)
+        if normalize:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = out / np.where(norms == 0, 1.0, norms)
+        result = out[0] if single else out
+        return torch.from_numpy(result) if convert_to_tensor else result
+
+    def coverage(self, pairs: Any) -> dict[str, Any]:
+        return self.static.coverage(pairs)
+
+    # ------------------------------------------------------------------ persistence
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """``prompt/`` (a relvec folder), ``static/`` (the word vectors) and a versioned side file."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.prompt.save_pretrained(directory / _PROMPT_DIR)
+        self.static.save_pretrained(directory / _STATIC_DIR)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "model_type": HYBRID_MODEL_TYPE,
+            "weight": "inf" if math.isinf(self.weight) else self.weight,
+            "prompt": _PROMPT_DIR,
+            "static": _STATIC_DIR,
+            "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
+            "static_vectors": self.static.vectors.name,
+            "relvec_version": __version__,
+        }
+        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, weight: float | None = None, **prompt_kwargs: Any) -> HybridEncoder:
+        from relvec.loading import load_model
+
+        directory = Path(directory)
+        config = read_hybrid_config(directory)
+        if config is None:
+            raise ValueError(f"{directory} is not a hybrid model folder (no {CONFIG_NAME} with model_type 'hybrid')")
+        prompt = load_model(str(directory / config.get("prompt", _PROMPT_DIR)), **prompt_kwargs)
+        static = StaticOffsetEncoder.from_pretrained(directory / config.get("static", _STATIC_DIR))
+        saved = float(config.get("weight", 1.0))
+        return cls(prompt, static, saved if weight is None else weight, name_or_path=str(directory))
+
+
+def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
+    """The side file of a hybrid folder, or None when the folder is something else."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("model_type") != HYBRID_MODEL_TYPE:
+        return None
+    if int(data.get("format_version", 1)) > FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer relvec (format {data['format_version']}); upgrade relvec")
+    return data

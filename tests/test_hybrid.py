@@ -1,0 +1,70 @@
+import math
+
+import numpy as np
+import pytest
+
+from relvec.hybrid import HybridEncoder, mixing_factors
+from relvec.loading import _split_weight, load_model
+from relvec.static import StaticOffsetEncoder, WordVectors
+
+WORDS = ["cat", "kitten", "dog", "puppy", "car", "road", "paris", "france"]
+PAIRS = [("cat", "kitten"), ("dog", "puppy"), ("car", "road"), ("paris", "france")]
+
+
+@pytest.fixture()
+def static():
+    rng = np.random.default_rng(3)
+    return StaticOffsetEncoder(WordVectors(WORDS, rng.normal(size=(len(WORDS), 5)).astype(np.float32), name="toy"))
+
+
+def cosines(vectors):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def test_weight_zero_is_the_prompt_and_weight_infinity_the_offset(tiny_encoder, static):
+    prompt_cos = cosines(tiny_encoder.encode(PAIRS))
+    offset_cos = cosines(static.encode(PAIRS))
+    zero = HybridEncoder(tiny_encoder, static, 0.0).encode(PAIRS)
+    assert zero.shape == (4, 32 + 5) and not zero[:, 32:].any()
+    np.testing.assert_allclose(cosines(zero), prompt_cos, atol=1e-5)
+    infinite = HybridEncoder(tiny_encoder, static, math.inf).encode(PAIRS)
+    assert not infinite[:, :32].any()
+    np.testing.assert_allclose(cosines(infinite), offset_cos, atol=1e-5)
+    w = 1.7
+    mixed = HybridEncoder(tiny_encoder, static, w).encode(PAIRS)
+    np.testing.assert_allclose(np.linalg.norm(mixed, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(cosines(mixed), (prompt_cos + w * w * offset_cos) / (1 + w * w), atol=1e-5)
+
+
+def test_out_of_vocabulary_pairs_fall_back_to_the_prompt(tiny_encoder, static):
+    model = HybridEncoder(tiny_encoder, static, 1.0)
+    out = model.encode([("cat", "kitten"), ("zebra", "stripes")], normalize=True)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    assert not out[1, 32:].any()
+    assert model.coverage([("zebra", "stripes")])["oov_pairs"] == 1
+
+
+def test_save_load_round_trip(tiny_encoder, static, tmp_path):
+    model = HybridEncoder(tiny_encoder, static, 0.6)
+    model.save_pretrained(tmp_path / "hybrid")
+    for loaded in (HybridEncoder.from_pretrained(tmp_path / "hybrid"), load_model(str(tmp_path / "hybrid"))):
+        assert isinstance(loaded, HybridEncoder) and loaded.weight == 0.6 and loaded.embedding_dim == 37
+        np.testing.assert_allclose(loaded.encode(PAIRS), model.encode(PAIRS), atol=1e-6)
+    HybridEncoder(tiny_encoder, static, math.inf).save_pretrained(tmp_path / "inf")
+    assert HybridEncoder.from_pretrained(tmp_path / "inf").weight == math.inf
+    assert HybridEncoder.from_pretrained(tmp_path / "hybrid", weight=0.0).weight == 0.0
+    with pytest.raises(ValueError, match="not a hybrid model folder"):
+        HybridEncoder.from_pretrained(tmp_path / "hybrid" / "static")
+
+
+def test_weight_validation_and_spec_parsing(tiny_encoder, static):
+    assert mixing_factors(0) == (1.0, 0.0) and mixing_factors(math.inf) == (0.0, 1.0)
+    a, b = mixing_factors(2.0)
+    assert a * a + b * b == pytest.approx(1.0) and b / a == pytest.approx(2.0)
+    for bad in (-1, float("nan"), "1", True):
+        with pytest.raises(ValueError, match="hybrid weight"):
+            HybridEncoder(tiny_encoder, static, bad)
+    assert _split_weight("runs/model@0.5") == ("runs/model", 0.5)
+    assert _split_weight("runs/model") == ("runs/model", 1.0)
+    assert _split_weight("org/name@main") == ("org/name@main", 1.0)
