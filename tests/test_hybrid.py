@@ -68,3 +68,25 @@ def test_weight_validation_and_spec_parsing(tiny_encoder, static):
     assert _split_weight("runs/model@0.5") == ("runs/model", 0.5)
     assert _split_weight("runs/model") == ("runs/model", 1.0)
     assert _split_weight("org/name@main") == ("org/name@main", 1.0)
+
+
+def test_select_weight_picks_the_best_validation_mix(static):
+    from conftest import WordOffsetEncoder
+    from relvec.data import AnalogyQuestion
+    from relvec.evaluation import AnalogyEvaluator
+    from relvec.hybrid import select_weight
+
+    # the prompt side is a constant encoder (every analogy is a tie), the offset side gets them right
+    class Constant(WordOffsetEncoder):
+        def encode(self, pairs, **kwargs):
+            return np.ones((len(pairs), 3), dtype=np.float32)
+
+    prompt = Constant()
+    prompt.embedding_dim = 3
+    stem = ("cat", "kitten")
+    choices = [("car", "road"), ("cat", "kitten"), ("paris", "france")]
+    evaluator = AnalogyEvaluator([AnalogyQuestion(stem, tuple(choices), 1)], name="toy")
+    weight, rows = select_weight(prompt, static, [0.0, 1.0, math.inf], [evaluator])
+    assert [r["toy"] for r in rows] == [0.0, 1.0, 1.0] and weight == 1.0  # ties keep the earlier weight
+    with pytest.raises(ValueError, match="no weights"):
+        select_weight(prompt, static, [], [evaluator])

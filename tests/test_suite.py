@@ -105,3 +105,25 @@ def test_cli_eval_all_report_plot_and_neighbours(tiny_dir, suite_data, tmp_path,
     assert main(["neighbours", "query", "--index", str(index), "--model", "offset:" + str(tmp_path), "a:b"]) == 1
     assert main(["neighbours", "build", "--model", str(tiny_dir), "--output", str(index)]) == 1
     assert "nothing to index" in capsys.readouterr().err
+
+
+def test_cli_hybrid_selects_on_validation_and_saves(tiny_dir, suite_data, tmp_path, capsys):
+    from relvec.hybrid import HybridEncoder
+    from relvec.loading import load_model
+    from relvec.static import StaticOffsetEncoder, WordVectors
+
+    words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
+    rng = np.random.default_rng(0)
+    StaticOffsetEncoder(WordVectors(words, rng.normal(size=(6, 4)).astype(np.float32))).save_pretrained(tmp_path / "v")
+    out = tmp_path / "hybrid"
+    argv = ["hybrid", "--model", str(tiny_dir), "--vectors", str(tmp_path / "v"), "--weights", "0,1,inf"]
+    argv += ["--select-on", "u2,semeval2012_valid", "--data-dir", str(suite_data), "--output", str(out)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "selected" in table and table.count("\n") == 4
+    rows = json.loads((out / "weight_selection.json").read_text())
+    assert [r["weight"] for r in rows] == [0.0, 1.0, float("inf")]
+    model = load_model(str(out))
+    assert isinstance(model, HybridEncoder) and model.embedding_dim == 36
+    assert model.weight in (0.0, 1.0, float("inf"))
+    assert main([*argv[:-2], "--output", str(out), "--weights", "a,b"]) == 1

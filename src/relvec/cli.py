@@ -87,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_neighbours(sub.add_parser("neighbours", help="nearest-neighbour relation search"), common)
 
+    hybrid = sub.add_parser("hybrid", parents=[common], help="join a model with static word-vector offsets")
+    _model_args(hybrid)
+    hybrid.add_argument("--vectors", default="glove-6b-50d", help="glove-6b-50d or a saved static-offset folder")
+    hybrid.add_argument("--weights", default="0,0.25,0.5,0.75,1,1.5,2,3,inf", help="candidate weights (comma list)")
+    hybrid.add_argument(
+        "--select-on",
+        default="sat,u2,u4,google,bats,semeval2012_valid",
+        help="analogy sets whose *valid* split selects the weight",
+    )
+    hybrid.add_argument("--output", required=True, help="folder for the selected hybrid model")
+
     info = sub.add_parser("info", parents=[common], help="describe a model")
     info.add_argument("model")
 
@@ -106,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": cmd_report,
             "plot": cmd_plot,
             "neighbours": cmd_neighbours,
+            "hybrid": cmd_hybrid,
         }[args.command]
         return handler(args)
     except KeyboardInterrupt:
@@ -366,6 +378,31 @@ def cmd_plot(args: argparse.Namespace) -> int:
         show_progress_bar=_progress(),
     )
     print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------- hybrid
+def cmd_hybrid(args: argparse.Namespace) -> int:
+    from relvec.evaluation.suite import analogy_evaluator
+    from relvec.hybrid import HybridEncoder, select_weight
+    from relvec.static import StaticOffsetEncoder
+
+    try:
+        weights = [float(w) for w in _split_list(args.weights)]
+    except ValueError as exc:
+        raise ValueError(f"--weights must be numbers (or inf), got {args.weights!r}") from exc
+    names = _split_list(args.select_on)
+    evaluators = [analogy_evaluator(n, "valid", args.data_dir, None, batch_size=args.batch_size) for n in names]
+    prompt = _load_model(args)
+    static = StaticOffsetEncoder.from_pretrained(args.vectors)
+    weight, rows = select_weight(prompt, static, weights, evaluators, args.batch_size, _progress())
+    print("weight  " + "".join(f"{n[:12]:>13}" for n in [*names, "mean"]))
+    for row in rows:
+        mark = "  <- selected" if row["weight"] == weight else ""
+        print(f"{row['weight']:<8g}" + "".join(f"{100 * row[n]:>13.1f}" for n in [*names, "mean"]) + mark)
+    HybridEncoder(prompt, static, weight, name_or_path=args.output).save_pretrained(args.output)
+    _write_text(Path(args.output) / "weight_selection.json", json.dumps(rows, indent=2) + "\n")
+    print(f"saved the hybrid model (weight {weight:g}, chosen on valid splits) to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ class HybridEncoder:
 
     model_type = HYBRID_MODEL_TYPE
 
-    def __init__(self, prompt: Any, static: StaticOffsetEncoder, weight: float = 1.0, name_or_path: str = "") -> None:
+    def __init__(self, prompt: Any, static: Any, weight: float = 1.0, name_or_path: str = "") -> None:
+        """``prompt``: any pair encoder (usually a RelationEncoder); ``static``: a StaticOffsetEncoder
+        (or anything with its interface, such as an EmbeddingCache around one)."""
         mixing_factors(weight)  # validates
         self.prompt = prompt
         self.static = static
@@ -136,3 +139,33 @@ def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
     if int(data.get("format_version", 1)) > FORMAT_VERSION:
         raise ValueError(f"{path} was written by a newer relvec (format {data['format_version']}); upgrade relvec")
     return data
+
+
+def select_weight(
+    prompt: Any,
+    static: StaticOffsetEncoder,
+    weights: Sequence[float],
+    evaluators: Sequence[Any],
+    batch_size: int = 64,
+    show_progress_bar: bool | None = None,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Pick the weight with the best mean primary metric over ``evaluators`` (validation sets only!).
+
+    Each component embeds every pair once (cached); each weight only re-mixes the cached vectors.
+    Ties keep the earlier weight in ``weights``. Returns the weight and one row per weight.
+    """
+    from relvec.evaluation.cache import EmbeddingCache
+
+    if not weights:
+        raise ValueError("no weights to choose from")
+    if not evaluators:
+        raise ValueError("no validation evaluators to select the weight on")
+    cached_prompt = EmbeddingCache(prompt, batch_size=batch_size, show_progress_bar=show_progress_bar)
+    cached_static = EmbeddingCache(static, batch_size=batch_size)
+    rows: list[dict[str, Any]] = []
+    for weight in weights:
+        model = HybridEncoder(cached_prompt, cached_static, weight)
+        scores = {e.name: float(e(model)[e.primary_metric]) for e in evaluators}
+        rows.append({"weight": weight, "mean": float(np.mean(list(scores.values()))), **scores})
+    best = max(range(len(rows)), key=lambda i: (rows[i]["mean"], -i))
+    return float(rows[best]["weight"]), rows
