@@ -11,7 +11,7 @@ export RELVEC_DATA := $(abspath $(DATA))
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo eval test test-fast lint bench bench-eval clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ demo: install
 	$(BIN)/relvec eval analogy --threads $(THREADS) --model minilm --model $(RUN) \
 		--datasets sat_full,u2,u4,google,bats --split test --output $(RUN)/analogy_test.json
 
+# Every evaluator (analogy, lexical classification, relation mapping) on one model: JSON + Markdown.
+MODEL ?= $(RUN)
+EVAL_OUT ?= runs/eval_all.json
+eval: install
+	$(BIN)/relvec eval all --threads $(THREADS) --model $(MODEL) --output $(EVAL_OUT)
+
 test: install
 	$(BIN)/python -m pytest -q
 
@@ -42,6 +48,9 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/encode_throughput.py --threads $(THREADS)
 	$(BIN)/python benchmarks/train_epoch.py --threads $(THREADS)
+
+bench-eval: install
+	$(BIN)/python benchmarks/eval_all.py --threads $(THREADS) --model minilm --output runs/eval_all_minilm.json
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache
