@@ -71,10 +71,11 @@ def test_weight_validation_and_spec_parsing(tiny_encoder, static):
 
 
 def test_select_weight_picks_the_best_validation_mix(static):
-    from conftest import WordOffsetEncoder
     from relvec.data import AnalogyQuestion
     from relvec.evaluation import AnalogyEvaluator
     from relvec.hybrid import select_weight
+
+    from conftest import WordOffsetEncoder
 
     # the prompt side is a constant encoder (every analogy is a tie), the offset side gets them right
     class Constant(WordOffsetEncoder):

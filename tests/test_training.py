@@ -254,3 +254,39 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, tiny_dir, relati
         assert torch.equal(a[name], b[name]), name
     log = (Path(interrupted.output_dir) / "train_log.jsonl").read_text().splitlines()
     assert [json.loads(line)["global_step"] for line in log] == list(range(1, 16))
+
+
+def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path, tiny_dir, suite_data):
+    from relvec.hybrid import HybridEncoder
+    from relvec.loading import load_model
+    from relvec.static import StaticOffsetEncoder, WordVectors
+
+    words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
+    vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
+    StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "vectors")
+    args = _args(
+        tmp_path,
+        suite_data / "semeval2012",
+        backbone=tiny_dir,
+        epochs=1,
+        data_dir=str(suite_data),
+        hybrid_vectors=str(tmp_path / "vectors"),
+        hybrid_weights="0,1,inf",
+        hybrid_select_on="u2,semeval2012_valid",
+    )
+    model = train(args, show_progress_bar=False)
+    hybrid_dir = Path(args.output_dir) / "hybrid"
+    rows = json.loads((hybrid_dir / "weight_selection.json").read_text())
+    assert [r["weight"] for r in rows] == [0.0, 1.0, float("inf")]
+    assert not (hybrid_dir / "prompt").exists()  # the trained model is shared, not copied
+    hybrid = load_model(str(hybrid_dir))
+    assert isinstance(hybrid, HybridEncoder) and hybrid.embedding_dim == 32 + 4
+    expected = HybridEncoder(model, StaticOffsetEncoder(vectors), hybrid.weight).encode(POS)
+    np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
+
+
+def test_hybrid_weights_are_validated(tmp_path, tiny_dir, relation_data):
+    with pytest.raises(ValueError, match="hybrid_weights must be numbers"):
+        _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights="0,-1")
+    with pytest.raises(ValueError, match="at least one weight"):
+        _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights=" , ")

@@ -386,11 +386,9 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
     from relvec.evaluation.suite import analogy_evaluator
     from relvec.hybrid import HybridEncoder, select_weight
     from relvec.static import StaticOffsetEncoder
+    from relvec.training import parse_weights
 
-    try:
-        weights = [float(w) for w in _split_list(args.weights)]
-    except ValueError as exc:
-        raise ValueError(f"--weights must be numbers (or inf), got {args.weights!r}") from exc
+    weights = parse_weights(args.weights)
     names = _split_list(args.select_on)
     evaluators = [analogy_evaluator(n, "valid", args.data_dir, None, batch_size=args.batch_size) for n in names]
     prompt = _load_model(args)

@@ -95,17 +95,24 @@ class HybridEncoder:
         return self.static.coverage(pairs)
 
     # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """``prompt/`` (a relvec folder), ``static/`` (the word vectors) and a versioned side file."""
+    def save_pretrained(self, directory: str | Path, prompt_path: str | None = None) -> Path:
+        """``prompt/`` (a relvec folder), ``static/`` (the word vectors) and a versioned side file.
+
+        ``prompt_path`` (relative to ``directory``, e.g. ``".."``) records an already saved prompt
+        model instead of writing a copy.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.prompt.save_pretrained(directory / _PROMPT_DIR)
+        if prompt_path is None:
+            self.prompt.save_pretrained(directory / _PROMPT_DIR)
+        elif not (directory / prompt_path).is_dir():
+            raise ValueError(f"prompt_path {prompt_path!r} is not a folder relative to {directory}")
         self.static.save_pretrained(directory / _STATIC_DIR)
         config = {
             "format_version": FORMAT_VERSION,
             "model_type": HYBRID_MODEL_TYPE,
             "weight": "inf" if math.isinf(self.weight) else self.weight,
-            "prompt": _PROMPT_DIR,
+            "prompt": prompt_path or _PROMPT_DIR,
             "static": _STATIC_DIR,
             "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
             "static_vectors": self.static.vectors.name,

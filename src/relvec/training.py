@@ -108,6 +108,11 @@ class TrainingArguments:
     select_on: str = "semeval_valid"
     validation_questions_per_relation: int = 5
     keep_checkpoint: bool = False
+    # After training: join the model with static offsets (e.g. "glove-6b-50d") into <output_dir>/hybrid,
+    # the weight chosen on the analogy *valid* splits of hybrid_select_on (see relvec.hybrid).
+    hybrid_vectors: str | None = None
+    hybrid_weights: str = "0,0.25,0.5,0.75,1,1.5,2,3,inf"
+    hybrid_select_on: str = "sat,u2,u4,google,bats,semeval2012_valid"
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -135,6 +140,11 @@ class TrainingArguments:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+        weights = parse_weights(self.hybrid_weights)
+        if not weights:
+            raise ValueError("hybrid_weights must list at least one weight")
+        if not self.hybrid_select_on.strip():
+            raise ValueError("hybrid_select_on must name at least one analogy set")
         if isinstance(self.exclude_relations, str):
             self.exclude_relations = [s for s in self.exclude_relations.split(",") if s]
         if not all(isinstance(s, str) for s in self.exclude_relations):
@@ -175,6 +185,22 @@ class TrainingArguments:
             return cls.from_dict({**base, **data, **overrides})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{path}: {exc}") from exc
+
+
+def parse_weights(text: str) -> list[float]:
+    """``"0,0.5,inf"`` -> ``[0.0, 0.5, inf]``; each weight a number >= 0."""
+    weights = []
+    for item in str(text).split(","):
+        if not item.strip():
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}") from None
+        if not value >= 0:
+            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}")
+        weights.append(value)
+    return weights
 
 
 def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
@@ -574,4 +600,25 @@ def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) 
             valid = group_by_parent(valid)
         questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
     trainer = Trainer(model, args, records, questions, **trainer_kwargs)
-    return trainer.train(resume=resume)
+    model = trainer.train(resume=resume)
+    if args.hybrid_vectors:
+        build_hybrid(model, args)
+    return model
+
+
+def build_hybrid(model: RelationEncoder, args: TrainingArguments) -> Path:
+    """Select the offset weight on validation splits and save ``<output_dir>/hybrid`` (sharing the model)."""
+    from relvec.evaluation.suite import analogy_evaluator
+    from relvec.hybrid import HybridEncoder, select_weight
+    from relvec.static import StaticOffsetEncoder
+
+    if not args.hybrid_vectors:
+        raise ValueError("build_hybrid needs hybrid_vectors (e.g. 'glove-6b-50d')")
+    static = StaticOffsetEncoder.from_pretrained(args.hybrid_vectors)
+    names = [n.strip() for n in args.hybrid_select_on.split(",") if n.strip()]
+    evaluators = [analogy_evaluator(n, "valid", args.data_dir, None) for n in names]
+    weight, rows = select_weight(model, static, parse_weights(args.hybrid_weights), evaluators)
+    target = Path(args.output_dir) / "hybrid"
+    HybridEncoder(model, static, weight).save_pretrained(target, prompt_path="..")
+    (target / "weight_selection.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return target
