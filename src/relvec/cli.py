@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("model")
 
     add_train_arguments(sub.add_parser("train", parents=[common], help="fine-tune a relation encoder"))
+    prompt = sub.add_parser("prompt", help="learned prompts (AutoPrompt, P-tuning)")
+    search = prompt.add_subparsers(dest="action", required=True).add_parser(
+        "search", parents=[common], help="search a prompt with the encoder frozen; writes a model folder"
+    )
+    _add_prompt_search_arguments(search)
     return parser
 
 
@@ -118,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plot": cmd_plot,
             "neighbours": cmd_neighbours,
             "hybrid": cmd_hybrid,
+            "prompt": cmd_prompt,
         }[args.command]
         return handler(args)
     except KeyboardInterrupt:
@@ -381,6 +387,44 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- prompt search
+def _add_prompt_search_arguments(parser: argparse.ArgumentParser) -> None:
+    from relvec.config import LEARNED_METHODS, POOLING_MODES
+    from relvec.learned_prompts import PromptSearchArguments
+
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_dataclass_arguments(parser, PromptSearchArguments, {"method": LEARNED_METHODS, "pooling": POOLING_MODES})
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    from relvec.learned_prompts import PromptSearchArguments, search_prompt
+
+    names = {f.name for f in dataclasses.fields(PromptSearchArguments)}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.data_dir is not None:
+        given["data_dir"] = args.data_dir
+    arguments = PromptSearchArguments.from_dict(given)
+
+    def report(entry: dict[str, Any]) -> None:
+        change = f"-> {entry['token']}" if entry["accepted"] else "(kept)"
+        print(
+            f"iteration {entry['iteration']:>3} slot {entry['slot']}: loss {entry['loss_before']:.4f} -> "
+            f"{entry['loss_after']:.4f} {change} | {entry['template']}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    model = search_prompt(
+        arguments,
+        on_iteration=report,
+        show_progress_bar=not args.no_progress and _progress(),
+        epoch_callbacks=[_print_epoch],
+    )
+    print(model.config.template)
+    print(f"saved the {arguments.method} prompt model to {arguments.output_dir}", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------------------- hybrid
 def cmd_hybrid(args: argparse.Namespace) -> int:
     from relvec.evaluation.suite import analogy_evaluator
@@ -492,20 +536,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- train
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    from relvec.training import PRESETS, TrainingArguments
-
-    parser.add_argument("--config", help="JSON or YAML file of training arguments")
-    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    for f in dataclasses.fields(TrainingArguments):
+def add_dataclass_arguments(
+    parser: argparse.ArgumentParser, cls: type, choices: dict[str, Sequence[str]] | None = None
+) -> None:
+    """One ``--flag`` per dataclass field (default None, so only given flags override)."""
+    for f in dataclasses.fields(cls):
         if f.name == "data_dir":
             continue  # the global --data-dir
         flags = [f"--{f.name.replace('_', '-')}"]
         if f.name == "output_dir":
             flags.append("--output")
-        if f.name == "preset":
-            parser.add_argument(*flags, dest=f.name, choices=list(PRESETS), default=None)
+        if choices and f.name in choices:
+            parser.add_argument(*flags, dest=f.name, choices=list(choices[f.name]), default=None)
         elif f.type in ("bool",):
             parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None)
         elif f.name == "exclude_relations":
@@ -513,6 +555,15 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
             parser.add_argument(*flags, dest=f.name, type=kind, default=None)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from relvec.training import PRESETS, TrainingArguments
+
+    parser.add_argument("--config", help="JSON or YAML file of training arguments")
+    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_dataclass_arguments(parser, TrainingArguments, {"preset": list(PRESETS)})
 
 
 def arguments_from_cli(args: argparse.Namespace) -> TrainingArguments:

@@ -36,6 +36,8 @@ class RelvecConfig:
     backbone: str = ""
     relvec_version: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    # A learned prompt (relvec.learned_prompts): method, shape, trigger ids / prompt-encoder file, settings.
+    prompt: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
@@ -47,6 +49,8 @@ class RelvecConfig:
             raise ValueError(f"max_length must be an integer >= 8, got {self.max_length!r}")
         if not isinstance(self.training, dict):
             raise ValueError(f"training must be a dict, got {type(self.training).__name__}")
+        if self.prompt:
+            validate_learned_prompt(self.prompt)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,6 +85,25 @@ class RelvecConfig:
             return cls.from_dict(data)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from exc
+
+
+LEARNED_METHODS = ("autoprompt", "ptuning")
+
+
+def validate_learned_prompt(prompt: dict[str, Any]) -> None:
+    """Check the ``prompt`` section of a config (raises ValueError naming the problem)."""
+    from relvec.prompts import PromptShape
+
+    if not isinstance(prompt, dict):
+        raise ValueError(f"prompt must be a dict, got {type(prompt).__name__}")
+    method = prompt.get("method")
+    if method not in LEARNED_METHODS:
+        raise ValueError(f"prompt.method must be one of {LEARNED_METHODS}, got {method!r}")
+    shape = PromptShape.parse(prompt.get("shape", ""))
+    if method == "autoprompt":
+        ids = prompt.get("trigger_ids")
+        if not isinstance(ids, list) or len(ids) != shape.num_triggers or not all(isinstance(i, int) for i in ids):
+            raise ValueError(f"an autoprompt prompt needs {shape.num_triggers} integer trigger_ids, got {ids!r}")
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:

@@ -20,18 +20,21 @@ from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.pooling import pool
 from relvec.precision import autocast, resolve_precision
-from relvec.prompts import MASK, fill
+from relvec.prompts import MASK, SUBJ, PromptShape, fill, resolve_template
 
 Pair = tuple[str, str]
+PROMPT_ENCODER_FILE = "prompt_encoder.safetensors"
 _PROGRESS_MIN_BATCHES = 16
 
 
 @dataclass(frozen=True)
 class PromptFeatures:
-    """One tokenized prompt: token ids and the position of the template's mask token (-1 if none)."""
+    """One tokenized prompt: token ids, the position of the template's mask token (-1 if none) and,
+    for a learned prompt, the positions of its trigger slots in slot order."""
 
     input_ids: list[int]
     mask_index: int
+    trigger_positions: tuple[int, ...] = ()
 
 
 def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
@@ -69,6 +72,7 @@ class RelationEncoder(nn.Module):
         tokenizer: PreTrainedTokenizerBase,
         config: RelvecConfig | None = None,
         device: str | torch.device | None = None,
+        prompt_encoder: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if tokenizer.mask_token is None:
@@ -78,6 +82,9 @@ class RelationEncoder(nn.Module):
         self.config = config or RelvecConfig()
         if self.config.pooling == "mask" and MASK not in self.config.template:
             raise ValueError("pooling='mask' needs a template containing <mask>")
+        if (self.config.prompt.get("method") == "ptuning") != (prompt_encoder is not None):
+            raise ValueError("a P-tuning prompt needs a prompt encoder, and a prompt encoder needs a P-tuning prompt")
+        self.prompt_encoder = prompt_encoder
         self._truncation_warned = False
         self.name_or_path = self.config.backbone
         if device is None:
@@ -107,10 +114,15 @@ class RelationEncoder(nn.Module):
         tokenizer = AutoTokenizer.from_pretrained(source)
         if saved is None:
             saved = _config_from_relbert(backbone) or RelvecConfig(backbone=name)
+        if saved.prompt and template is not None and resolve_template(template) != saved.template:
+            raise ValueError(
+                f"{name_or_path} carries a learned {saved.prompt['method']} prompt; it cannot take another template"
+            )
         overrides = {"template": template, "pooling": pooling, "max_length": max_length}
         data = saved.to_dict() | {k: v for k, v in overrides.items() if v is not None}
         config = RelvecConfig.from_dict(data)
-        model = cls(backbone, tokenizer, config, device=device)
+        prompt_encoder = _load_prompt_encoder(Path(source), config, backbone) if config.prompt else None
+        model = cls(backbone, tokenizer, config, device=device, prompt_encoder=prompt_encoder)
         model.name_or_path = str(name_or_path)
         return model
 
@@ -124,9 +136,15 @@ class RelationEncoder(nn.Module):
         config.relvec_version = __version__
         if training is not None:
             config.training = training
+        if self.prompt_encoder is not None:
+            from safetensors.torch import save_file
+
+            state = {k: v.detach().contiguous().cpu() for k, v in self.prompt_encoder.state_dict().items()}
+            save_file(state, str(directory / PROMPT_ENCODER_FILE))
         config.save(directory)
         self.config = config
-        self._write_sentence_transformers_files(directory)
+        if self.prompt_encoder is None:  # sentence-transformers cannot reproduce continuous prompts
+            self._write_sentence_transformers_files(directory)
         return directory
 
     def _write_sentence_transformers_files(self, directory: Path) -> None:
@@ -168,6 +186,23 @@ class RelationEncoder(nn.Module):
     def max_length(self) -> int:
         return self.config.max_length
 
+    @property
+    def prompt_shape(self) -> PromptShape | None:
+        """The trigger layout of a learned prompt, or None for a manual template."""
+        return PromptShape.parse(self.config.prompt["shape"]) if self.config.prompt else None
+
+    def set_trigger_ids(self, trigger_ids: Sequence[int]) -> None:
+        """Use these vocabulary ids in the trigger slots of a discrete (AutoPrompt) prompt."""
+        shape = self.prompt_shape
+        if shape is None or self.config.prompt["method"] != "autoprompt":
+            raise ValueError("set_trigger_ids needs a model with an autoprompt prompt")
+        ids = [int(i) for i in trigger_ids]
+        words = [
+            self.tokenizer.convert_tokens_to_string([t]).strip() for t in self.tokenizer.convert_ids_to_tokens(ids)
+        ]
+        self.config.prompt = {**self.config.prompt, "trigger_ids": ids, "trigger_tokens": words}
+        self.config.template = shape.template(words)
+
     # ------------------------------------------------------------------ tokenization
     def prompts(self, pairs: Sequence[Pair]) -> list[str]:
         """The filled prompt strings for already-validated pairs."""
@@ -178,6 +213,8 @@ class RelationEncoder(nn.Module):
         """Tokenize validated pairs without padding; truncate (keeping the final special token)."""
         if not pairs:
             return []
+        if self.config.prompt:
+            return self._tokenize_learned(pairs)
         texts = self.prompts(pairs)
         ids_list = self.tokenizer(texts, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         mask_id = self.tokenizer.mask_token_id
@@ -196,6 +233,41 @@ class RelationEncoder(nn.Module):
                     f"{self.max_length}; raise max_length or use shorter words"
                 )
             out.append(PromptFeatures(ids, index))
+        return out
+
+    def _tokenize_learned(self, pairs: Sequence[Pair]) -> list[PromptFeatures]:
+        """Build ids slot by slot: triggers, the words' own tokens, the mask; positions are exact by construction."""
+        shape = PromptShape.parse(self.config.prompt["shape"])
+        if self.config.prompt["method"] == "autoprompt":
+            trigger_ids = list(self.config.prompt["trigger_ids"])
+        else:  # continuous prompts: a placeholder id whose embedding the prompt encoder replaces
+            placeholder = self.tokenizer.unk_token_id if self.tokenizer.unk_token_id is not None else 0
+            trigger_ids = [placeholder] * shape.num_triggers
+        words = self.tokenizer([w for pair in pairs for w in pair], add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
+        prefix, specials = _special_layout(self.tokenizer)
+        budget = max(2, (self.max_length - specials - shape.num_triggers - 1) // 2)
+        out = []
+        for i, pair in enumerate(pairs):
+            head, tail = words[2 * i], words[2 * i + 1]
+            if len(head) > budget or len(tail) > budget:
+                self._warn_truncation(pair, len(head) + len(tail) + shape.num_triggers + 1 + specials)
+                head, tail = head[:budget], tail[:budget]
+            body: list[int] = []
+            positions: list[int] = []
+            mask_index = -1
+            for item in shape.segments():
+                if isinstance(item, int):
+                    positions.append(prefix + len(body))
+                    body.append(trigger_ids[item])
+                elif item == MASK:
+                    mask_index = prefix + len(body)
+                    body.append(self.tokenizer.mask_token_id)
+                else:
+                    body.extend(head if item == SUBJ else tail)
+            ids = self.tokenizer.build_inputs_with_special_tokens(body)
+            out.append(PromptFeatures(ids, mask_index, tuple(positions)))
         return out
 
     def _mask_ordinals(self, pairs: Sequence[Pair]) -> list[int | None]:
@@ -225,15 +297,34 @@ class RelationEncoder(nn.Module):
             input_ids[row, : len(f.input_ids)] = torch.tensor(f.input_ids, dtype=torch.long)
             attention[row, : len(f.input_ids)] = 1
         mask_index = torch.tensor([f.mask_index for f in features], dtype=torch.long)
-        return {"input_ids": input_ids, "attention_mask": attention, "mask_index": mask_index}
+        batch = {"input_ids": input_ids, "attention_mask": attention, "mask_index": mask_index}
+        if any(f.trigger_positions for f in features):
+            slots = torch.full((len(features), width), -1, dtype=torch.long)
+            for row, f in enumerate(features):
+                slots[row, list(f.trigger_positions)] = torch.arange(len(f.trigger_positions))
+            batch["trigger_slot"] = slots
+        return batch
 
     # ------------------------------------------------------------------ forward / encode
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Pooled float32 embeddings for a collated batch (keeps the autograd graph)."""
+    def forward(self, batch: dict[str, torch.Tensor], trigger_embeddings: torch.Tensor | None = None) -> torch.Tensor:
+        """Pooled float32 embeddings for a collated batch (keeps the autograd graph).
+
+        With a P-tuning prompt encoder, or explicit ``trigger_embeddings`` (num_triggers, hidden) as
+        AutoPrompt uses for its gradients, the trigger slots take those input embeddings.
+        """
         device = self.device
         input_ids = batch["input_ids"].to(device)
         attention = batch["attention_mask"].to(device)
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention).last_hidden_state
+        if trigger_embeddings is None and self.prompt_encoder is not None:
+            trigger_embeddings = self.prompt_encoder()
+        if trigger_embeddings is not None and "trigger_slot" in batch:
+            slots = batch["trigger_slot"].to(device)
+            embeds = self.backbone.get_input_embeddings()(input_ids)
+            replaced = trigger_embeddings.to(embeds.dtype)[slots.clamp(min=0)]
+            embeds = torch.where((slots >= 0).unsqueeze(-1), replaced, embeds)
+            hidden = self.backbone(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
+        else:
+            hidden = self.backbone(input_ids=input_ids, attention_mask=attention).last_hidden_state
         mask_tokens = input_ids == self.tokenizer.mask_token_id
         return pool(hidden, attention, mask_tokens, batch["mask_index"].to(device), self.pooling)
 
@@ -268,6 +359,30 @@ class RelationEncoder(nn.Module):
             out = torch.nn.functional.normalize(out, dim=-1)
         result = out[0] if single else out
         return result if convert_to_tensor else result.numpy()
+
+
+def _special_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
+    """(special tokens before the body, special tokens in total) of a single-sequence input."""
+    sentinel = -7
+    wrapped = tokenizer.build_inputs_with_special_tokens([sentinel])
+    return wrapped.index(sentinel), len(wrapped) - 1
+
+
+def _load_prompt_encoder(folder: Path, config: RelvecConfig, backbone: PreTrainedModel) -> nn.Module | None:
+    """The P-tuning prompt encoder saved next to the weights (None for discrete prompts)."""
+    if config.prompt.get("method") != "ptuning":
+        return None
+    from safetensors.torch import load_file
+
+    from relvec.learned_prompts import PromptEncoder
+
+    path = folder / PROMPT_ENCODER_FILE
+    if not path.is_file():
+        raise ValueError(f"{folder} has a P-tuning prompt but no {PROMPT_ENCODER_FILE}")
+    shape = PromptShape.parse(config.prompt["shape"])
+    encoder = PromptEncoder(shape.num_triggers, int(backbone.config.hidden_size))
+    encoder.load_state_dict(load_file(str(path)))
+    return encoder
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

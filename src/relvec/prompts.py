@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 SUBJ = "<subj>"
 OBJ = "<obj>"
 MASK = "<mask>"
@@ -61,3 +65,67 @@ def fill(template: str, subj: str, obj: str, mask_token: str) -> str:
             out.append(template[i])
             i += 1
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------- learned prompts
+TRIGGER = "[T]"
+MAX_TRIGGERS = 64
+
+
+@dataclass(frozen=True)
+class PromptShape:
+    """Where the trigger slots of a learned prompt go: ``[T]×before <subj> [T]×between <obj> [T]×after <mask>``."""
+
+    before: int = 3
+    between: int = 3
+    after: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("before", "between", "after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"prompt shape: {name} must be a non-negative integer, got {value!r}")
+        if not 1 <= self.num_triggers <= MAX_TRIGGERS:
+            raise ValueError(f"prompt shape needs between 1 and {MAX_TRIGGERS} trigger slots, got {self.num_triggers}")
+
+    @property
+    def num_triggers(self) -> int:
+        return self.before + self.between + self.after
+
+    @classmethod
+    def parse(cls, value: str | Sequence[int] | PromptShape) -> PromptShape:
+        """From ``"3,3,3"``, ``[3, 3, 3]`` or a shape."""
+        if isinstance(value, PromptShape):
+            return value
+        parts: Sequence[Any] = value.split(",") if isinstance(value, str) else value
+        if len(parts) != 3:
+            raise ValueError(f"prompt shape must be three counts 'before,between,after', got {value!r}")
+        try:
+            counts = [int(p) for p in parts]
+        except (TypeError, ValueError):
+            raise ValueError(f"prompt shape must be three integers 'before,between,after', got {value!r}") from None
+        return cls(*counts)
+
+    def as_list(self) -> list[int]:
+        return [self.before, self.between, self.after]
+
+    def template(self, triggers: Sequence[str] | None = None) -> str:
+        """The template string, with ``[T]`` slots or with the given trigger words filled in."""
+        words = list(triggers) if triggers is not None else [TRIGGER] * self.num_triggers
+        if len(words) != self.num_triggers:
+            raise ValueError(f"expected {self.num_triggers} trigger words, got {len(words)}")
+        b, i = self.before, self.before + self.between
+        parts = [*words[:b], SUBJ, *words[b:i], OBJ, *words[i:], MASK]
+        return " ".join(parts)
+
+    def segments(self) -> list[str | int]:
+        """The prompt as a sequence of items: trigger slot numbers (int), ``<subj>``, ``<obj>`` and ``<mask>``."""
+        slots = iter(range(self.num_triggers))
+        return [
+            *(next(slots) for _ in range(self.before)),
+            SUBJ,
+            *(next(slots) for _ in range(self.between)),
+            OBJ,
+            *(next(slots) for _ in range(self.after)),
+            MASK,
+        ]

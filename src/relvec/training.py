@@ -41,7 +41,7 @@ from relvec.data import (
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.model import PromptFeatures, RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
-from relvec.prompts import DEFAULT_TEMPLATE, resolve_template
+from relvec.prompts import resolve_template
 
 CHECKPOINT = "checkpoint"
 STATE_FILE = "trainer_state.json"
@@ -82,7 +82,7 @@ class TrainingArguments:
     """Everything a training run needs; JSON/YAML-serialisable, validated on construction."""
 
     backbone: str = DEFAULT_BACKBONE
-    template: str = DEFAULT_TEMPLATE
+    template: str | None = None  # None: the backbone folder's own template (a learned prompt stays), else d
     pooling: str = DEFAULT_POOLING
     max_length: int = DEFAULT_MAX_LENGTH
     data: str = "semeval2012"
@@ -116,7 +116,8 @@ class TrainingArguments:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        resolve_template(self.template)
+        if self.template is not None:
+            resolve_template(self.template)
         _choice("pooling", self.pooling, POOLING_MODES)
         _choice("loss", self.loss, LOSSES)
         _choice("distance", self.distance, ("euclidean", "cosine"))
@@ -592,6 +593,8 @@ def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) 
     model = RelationEncoder.from_pretrained(
         args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
     )
+    if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
+        model.prompt_encoder.requires_grad_(False)
     records = load_relation_similarity(args.data, "train", args.data_dir)
     questions: list[AnalogyQuestion] = []
     if args.select_on == "semeval_valid":

@@ -1,0 +1,343 @@
+"""Learned prompts: AutoPrompt (discrete trigger tokens) and P-tuning (continuous trigger vectors).
+
+Both keep the encoder frozen and optimise the prompt ``[T]×b <subj> [T]×i <obj> [T]×e <mask>`` with the
+relational contrastive loss used for fine-tuning (NCE by default), as in the RelBERT paper's
+prompt-generation study. The result is a relvec model folder whose config carries the prompt, so
+``relvec train --backbone FOLDER`` fine-tunes with it and ``encode`` uses it.
+
+- AutoPrompt (Shin et al., 2020): per iteration, the gradient of the batch loss w.r.t. one trigger's
+  input embedding ranks every allowed vocabulary token by the first-order (HotFlip) estimate of the
+  loss change, −e_v · ∇; the top-k candidates are re-scored by the actual loss and the best one is kept
+  if it lowers the loss on that batch.
+- P-tuning (Liu et al., 2021): trainable vectors for the trigger slots, produced by a prompt encoder
+  (embedding → 2-layer bidirectional LSTM → 2-layer MLP), trained with the relvec Trainer while the
+  backbone's weights stay frozen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.config import DEFAULT_POOLING, LEARNED_METHODS, POOLING_MODES
+from relvec.data import RelationRecord, augment_negatives, load_relation_similarity
+from relvec.losses import LOSSES, RelationLoss, build_loss
+from relvec.model import RelationEncoder
+from relvec.precision import PRECISIONS, autocast, resolve_precision
+from relvec.prompts import PromptShape
+
+SEARCH_LOG = "prompt_search.json"
+TEMPLATE_FILE = "template.txt"
+
+
+class PromptEncoder(nn.Module):
+    """P-tuning's prompt encoder: one learned input vector per trigger slot, reparametrised by a
+    bidirectional LSTM and an MLP so that the slots are trained jointly (Liu et al., 2021, Sec. 3)."""
+
+    def __init__(self, num_triggers: int, hidden_size: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_triggers, hidden_size)
+        self.lstm = nn.LSTM(hidden_size, hidden_size // 2, num_layers=2, bidirectional=True, batch_first=True)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * (hidden_size // 2), hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size)
+        )
+
+    def forward(self) -> torch.Tensor:
+        """(num_triggers, hidden_size) input embeddings for the trigger slots."""
+        index = torch.arange(self.embedding.num_embeddings, device=self.embedding.weight.device)
+        states, _ = self.lstm(self.embedding(index).unsqueeze(0))
+        return self.mlp(states.squeeze(0))
+
+
+@dataclass
+class PromptSearchArguments:
+    """Settings of a prompt search; JSON-serialisable, validated on construction."""
+
+    method: str = "autoprompt"
+    backbone: str = DEFAULT_BACKBONE
+    shape: str = "3,3,3"
+    pooling: str = DEFAULT_POOLING
+    data: str = "semeval2012"
+    data_dir: str | None = None
+    output_dir: str = "runs/prompt"
+    loss: str = "nce"
+    temperature: float = 0.05
+    num_positive: int = 5
+    num_negative: int = 32
+    seed: int = 0
+    precision: str = "auto"
+    # AutoPrompt
+    iterations: int = 60
+    relations_per_batch: int = 4
+    top_k: int = 10
+    init_token: str = "the"
+    fixed_batch: bool = False
+    # P-tuning (trained with the relvec Trainer; selection on SemEval-valid analogies)
+    epochs: int = 2
+    learning_rate: float = 1e-3
+    chunk_size: int = 128
+
+    def __post_init__(self) -> None:
+        _choice("method", self.method, LEARNED_METHODS)
+        _choice("pooling", self.pooling, POOLING_MODES)
+        _choice("loss", self.loss, LOSSES)
+        _choice("precision", self.precision, PRECISIONS)
+        PromptShape.parse(self.shape)
+        for name in ("num_positive", "num_negative", "iterations", "relations_per_batch", "top_k", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.num_positive < 2:
+            raise ValueError(f"num_positive must be >= 2 for a contrastive loss, got {self.num_positive}")
+        for name in ("temperature", "learning_rate"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PromptSearchArguments:
+        unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown prompt-search arguments: {', '.join(unknown)}")
+        return cls(**data)
+
+    def settings(self) -> dict[str, Any]:
+        """What a saved folder records about how its prompt was found."""
+        keep = ("loss", "temperature", "num_positive", "num_negative", "seed", "data")
+        own = ("iterations", "relations_per_batch", "top_k", "init_token", "fixed_batch")
+        own = own if self.method == "autoprompt" else ("epochs", "learning_rate")
+        return {k: getattr(self, k) for k in (*keep, *own)}
+
+
+def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+
+
+# ---------------------------------------------------------------------------- AutoPrompt
+def candidate_token_ids(tokenizer: Any) -> list[int]:
+    """Vocabulary ids a trigger may take: whole-word alphabetic tokens, no special or continuation tokens.
+
+    WordPiece continuations start with ``##``; for byte-level BPE (``Ġ``) and SentencePiece (``▁``)
+    vocabularies only word-initial tokens are kept.
+    """
+    vocab = tokenizer.get_vocab()
+    special = set(tokenizer.all_special_ids)
+    markers = [m for m in ("Ġ", "▁") if sum(1 for t in vocab if t.startswith(m)) > len(vocab) // 10]
+    allowed = []
+    for token, index in vocab.items():
+        if index in special or token.startswith("##"):
+            continue
+        word = token
+        if markers:
+            if not token.startswith(markers[0]):
+                continue
+            word = token[len(markers[0]) :]
+        if word.isalpha() and word.isascii():
+            allowed.append(index)
+    return sorted(allowed)
+
+
+def _sample_batch(
+    records: Sequence[RelationRecord], args: PromptSearchArguments, rng: np.random.Generator
+) -> list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    chosen = rng.choice(len(records), size=min(args.relations_per_batch, len(records)), replace=False)
+    batch = []
+    for i in sorted(chosen):
+        r = records[int(i)]
+        pos = [r.positives[j] for j in sorted(rng.permutation(len(r.positives))[: args.num_positive])]
+        neg = [r.negatives[j] for j in sorted(rng.permutation(len(r.negatives))[: args.num_negative])]
+        batch.append((pos, neg))
+    return batch
+
+
+def batch_loss(
+    model: RelationEncoder,
+    loss_fn: RelationLoss,
+    batch: Sequence[tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]]],
+    trigger_embeddings: torch.Tensor | None = None,
+    precision: str = "fp32",
+) -> torch.Tensor:
+    """Mean contrastive loss over the relations of a batch (graph kept when inputs require grad)."""
+    losses = []
+    for pos, neg in batch:
+        features = model.tokenize([*pos, *neg])
+        with autocast(precision, model.device):
+            emb = model(model.collate(features), trigger_embeddings=trigger_embeddings).float()
+        losses.append(loss_fn(emb[: len(pos)], emb[len(pos) :]))
+    return torch.stack(losses).mean()
+
+
+def autoprompt(
+    model: RelationEncoder,
+    records: Sequence[RelationRecord],
+    args: PromptSearchArguments,
+    on_iteration: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Search discrete trigger tokens for ``model`` (frozen; its config receives the prompt). Returns the log."""
+    shape = PromptShape.parse(args.shape)
+    tokenizer = model.tokenizer
+    allowed = torch.tensor(candidate_token_ids(tokenizer), dtype=torch.long)
+    if len(allowed) == 0:
+        raise ValueError("the tokenizer has no whole-word tokens to use as triggers")
+    init = tokenizer.convert_tokens_to_ids(args.init_token)
+    if init is None or init == tokenizer.unk_token_id:
+        init = tokenizer.mask_token_id
+    model.config.prompt = {"method": "autoprompt", "shape": shape.as_list(), "trigger_ids": [init] * shape.num_triggers}
+    model.set_trigger_ids([init] * shape.num_triggers)
+    precision = resolve_precision(args.precision, model.device)
+    loss_fn = build_loss(args.loss, args.temperature)
+    matrix = model.backbone.get_input_embeddings().weight.detach()
+    rng = np.random.default_rng(args.seed)
+    fixed = _sample_batch(records, args, rng) if args.fixed_batch else None
+    log: list[dict[str, Any]] = []
+    with _frozen(model):
+        for iteration in range(args.iterations):
+            batch = fixed or _sample_batch(records, args, rng)
+            ids = list(model.config.prompt["trigger_ids"])
+            slot = iteration % shape.num_triggers
+            leaf = matrix[torch.tensor(ids, device=matrix.device)].clone().requires_grad_(True)
+            current = batch_loss(model, loss_fn, batch, leaf, precision)
+            (grad,) = torch.autograd.grad(current, leaf)
+            # first-order estimate of the loss change when slot -> token v: (e_v - e_now) · grad
+            scores = -(matrix[allowed] @ grad[slot].to(matrix.dtype))
+            candidates = allowed[torch.topk(scores, min(args.top_k, len(allowed))).indices].tolist()
+            best_id, best_loss = ids[slot], float(current.detach())
+            with torch.no_grad():
+                for candidate in candidates:
+                    if candidate == ids[slot]:
+                        continue
+                    trial = [*ids[:slot], candidate, *ids[slot + 1 :]]
+                    model.set_trigger_ids(trial)
+                    value = float(batch_loss(model, loss_fn, batch, precision=precision))
+                    if value < best_loss:
+                        best_id, best_loss = candidate, value
+            model.set_trigger_ids([*ids[:slot], best_id, *ids[slot + 1 :]])
+            entry = {
+                "iteration": iteration + 1,
+                "slot": slot,
+                "loss_before": float(current.detach()),
+                "loss_after": best_loss,
+                "accepted": best_id != ids[slot],
+                "token": tokenizer.convert_ids_to_tokens(best_id),
+                "template": model.config.template,
+            }
+            log.append(entry)
+            if on_iteration is not None:
+                on_iteration(entry)
+    return log
+
+
+class _frozen:
+    """Freeze the backbone (no gradients, eval mode) for the duration of a search; restore afterwards."""
+
+    def __init__(self, model: RelationEncoder) -> None:
+        self.model = model
+        self.flags: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.training = self.model.training
+        self.flags = [p.requires_grad for p in self.model.backbone.parameters()]
+        self.model.backbone.requires_grad_(False)
+        self.model.eval()
+
+    def __exit__(self, *exc: Any) -> None:
+        for p, flag in zip(self.model.backbone.parameters(), self.flags, strict=True):
+            p.requires_grad_(flag)
+        self.model.train(self.training)
+
+
+# ---------------------------------------------------------------------------- P-tuning
+def attach_prompt_encoder(model: RelationEncoder, shape: PromptShape, settings: dict[str, Any] | None = None) -> None:
+    """Give ``model`` a fresh P-tuning prompt encoder for ``shape``."""
+    encoder = PromptEncoder(shape.num_triggers, model.embedding_dim).to(model.device)
+    model.config.prompt = {"method": "ptuning", "shape": shape.as_list(), "settings": settings or {}}
+    model.config.template = shape.template()
+    model.prompt_encoder = encoder
+
+
+def ptuning(
+    model: RelationEncoder,
+    records: Sequence[RelationRecord],
+    args: PromptSearchArguments,
+    valid_records: Sequence[RelationRecord] | None = None,
+    show_progress_bar: bool = False,
+    epoch_callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
+) -> RelationEncoder:
+    """Train a prompt encoder with the backbone frozen; the selected model is saved to ``args.output_dir``."""
+    from relvec.training import Trainer, TrainingArguments, validation_questions
+
+    attach_prompt_encoder(model, PromptShape.parse(args.shape), args.settings())
+    targs = TrainingArguments(
+        backbone=args.backbone,
+        template=model.config.template,
+        pooling=args.pooling,
+        data=args.data,
+        data_dir=args.data_dir,
+        output_dir=args.output_dir,
+        loss=args.loss,
+        temperature=args.temperature,
+        num_positive=args.num_positive,
+        num_negative=args.num_negative,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        chunk_size=args.chunk_size,
+        seed=args.seed,
+        precision=args.precision,
+        select_on="semeval_valid" if valid_records else "last",
+    )
+    questions = validation_questions(valid_records, seed=args.seed) if valid_records else None
+    model.backbone.requires_grad_(False)  # only the prompt encoder is trained
+    try:
+        trainer = Trainer(
+            model, targs, records, questions, show_progress_bar=show_progress_bar, epoch_callbacks=epoch_callbacks
+        )
+        return trainer.train()
+    finally:
+        model.backbone.requires_grad_(True)
+
+
+# ---------------------------------------------------------------------------- entry point
+def search_prompt(
+    args: PromptSearchArguments,
+    on_iteration: Callable[[dict[str, Any]], None] | None = None,
+    show_progress_bar: bool = False,
+    epoch_callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
+) -> RelationEncoder:
+    """Run the search named by ``args.method`` on the untuned backbone and save a model folder.
+
+    The folder is a normal relvec model whose config carries the prompt (``relvec train --backbone
+    FOLDER`` fine-tunes with it), plus ``prompt_search.json`` and, for AutoPrompt, ``template.txt``.
+    """
+    model = RelationEncoder.from_pretrained(args.backbone, pooling=args.pooling)
+    if model.config.training or model.config.prompt:
+        raise ValueError(f"{args.backbone}: prompt search starts from an untuned backbone without a learned prompt")
+    records = augment_negatives(load_relation_similarity(args.data, "train", args.data_dir))
+    records = [r for r in records if len(r.positives) >= 2 and r.negatives]
+    out = Path(args.output_dir)
+    if args.method == "autoprompt":
+        log = autoprompt(model, records, args, on_iteration)
+        model.config.prompt = {**model.config.prompt, "settings": args.settings()}
+        model.save_pretrained(out)
+        (out / TEMPLATE_FILE).write_text(model.config.template + "\n", encoding="utf-8")
+        payload: dict[str, Any] = {"arguments": args.to_dict(), "log": log}
+    else:
+        valid = load_relation_similarity(args.data, "valid", args.data_dir)
+        model = ptuning(model, records, args, valid, show_progress_bar, epoch_callbacks)
+        payload = {"arguments": args.to_dict(), "history": model.config.training.get("history", [])}
+        model.config.training = {}  # the backbone itself is untuned: later fine-tuning starts here
+        model.save_pretrained(out)
+    (out / SEARCH_LOG).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return model
