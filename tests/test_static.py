@@ -70,3 +70,13 @@ def test_glove_offsets_solve_a_classic_analogy():
     assert model.embedding_dim == 50
     v = model.encode([("man", "king"), ("woman", "queen"), ("cat", "kitten"), ("paris", "france")])
     assert v[0] @ v[1] > max(v[0] @ v[2], v[0] @ v[3])
+
+
+def test_newer_static_folder_is_a_clear_error(vectors, tmp_path):
+    import json
+
+    folder = StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "static")
+    config = json.loads((folder / "relvec_config.json").read_text())
+    (folder / "relvec_config.json").write_text(json.dumps({**config, "format_version": 99}))
+    with pytest.raises(ValueError, match="upgrade relvec"):
+        load_model(str(folder))

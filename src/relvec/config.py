@@ -106,6 +106,21 @@ def validate_learned_prompt(prompt: dict[str, Any]) -> None:
             raise ValueError(f"an autoprompt prompt needs {shape.num_triggers} integer trigger_ids, got {ids!r}")
 
 
+def read_typed_config(folder: str | Path, model_type: str) -> dict[str, Any] | None:
+    """The side file of a folder holding a non-transformer model (``model_type`` key), or None when the
+    folder holds something else. Such files share ``format_version`` and its policy."""
+    path = Path(folder) / CONFIG_NAME
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("model_type") != model_type:
+        return None
+    version = data.get("format_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{path}: format_version {version!r} is not one this relvec reads; upgrade relvec")
+    return data
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Upgrade a config dict of any known older ``format_version`` to the current one."""
     version = data.get("format_version")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from relvec import __version__
-from relvec.config import CONFIG_NAME, FORMAT_VERSION
+from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.model import RelationEncoder, validate_pairs
 from relvec.static import StaticOffsetEncoder
 
@@ -137,15 +137,7 @@ class HybridEncoder:
 
 def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
     """The side file of a hybrid folder, or None when the folder is something else."""
-    path = Path(folder) / CONFIG_NAME
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("model_type") != HYBRID_MODEL_TYPE:
-        return None
-    if int(data.get("format_version", 1)) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer relvec (format {data['format_version']}); upgrade relvec")
-    return data
+    return read_typed_config(folder, HYBRID_MODEL_TYPE)
 
 
 def select_weight(

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from relvec import __version__
-from relvec.config import CONFIG_NAME, FORMAT_VERSION
+from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 
 Pair = tuple[str, str]
 GLOVE_NAME = "glove-6b-50d"
@@ -188,12 +188,4 @@ class StaticOffsetEncoder:
 
 def read_static_config(folder: str | Path) -> dict[str, Any] | None:
     """The side file of a static-offset folder, or None when the folder is something else."""
-    path = Path(folder) / CONFIG_NAME
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("model_type") != STATIC_MODEL_TYPE:
-        return None
-    if int(data.get("format_version", 1)) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer relvec (format {data['format_version']}); upgrade relvec")
-    return data
+    return read_typed_config(folder, STATIC_MODEL_TYPE)
