@@ -127,3 +127,17 @@ def test_cli_hybrid_selects_on_validation_and_saves(tiny_dir, suite_data, tmp_pa
     assert isinstance(model, HybridEncoder) and model.embedding_dim == 36
     assert model.weight in (0.0, 1.0, float("inf"))
     assert main([*argv[:-2], "--output", str(out), "--weights", "a,b"]) == 1
+
+
+def test_eval_all_fails_fast_on_unknown_names_and_keeps_finished_work(tiny_dir, suite_data, tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown analogy sets"):
+        evaluate_all(WordOffsetEncoder(), data_dir=str(suite_data), analogy=["sat_full", "poetry"])
+    with pytest.raises(ValueError, match="unknown lexical-relation sets"):
+        evaluate_all(WordOffsetEncoder(), data_dir=str(suite_data), lexical=["WordNet"])
+    (suite_data / "lexical_relation" / "BLESS" / "test.jsonl").write_text('{"head": "a"}\n')
+    out = tmp_path / "partial.json"
+    argv = ["eval", "all", "--model", str(tiny_dir), "--data-dir", str(suite_data), "--output", str(out)]
+    assert main([*argv, "--analogy-datasets", "sat_full", "--lexical-datasets", "BLESS"]) == 1
+    assert "test.jsonl:1" in capsys.readouterr().err
+    saved = json.loads(out.read_text())
+    assert saved["complete"] is False and saved["analogy"]["sat_full"]["num_questions"] == 3

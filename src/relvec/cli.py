@@ -305,8 +305,13 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
     if args.max_items is not None and args.max_items < 10:
         raise ValueError(f"--max-items must be at least 10, got {args.max_items}")
     model = _load_model(args)
+    output = Path(args.output)
+    partial_results: dict[str, Any] = {"model": args.model, "complete": False}
 
     def report(task: str, name: str, metrics: dict[str, Any]) -> None:
+        # keep what is done on disk, so a failure later in the run loses nothing
+        partial_results.setdefault(task, {})[name] = metrics
+        _write_text(output, json.dumps(partial_results, indent=2, ensure_ascii=False) + "\n")
         print(
             f"{task:<17} {name:<34} {metrics['primary_metric']} {100 * metrics[metrics['primary_metric']]:.1f}",
             file=sys.stderr,
@@ -326,8 +331,8 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
         on_result=report,
     )
     results["model"] = args.model
+    results["complete"] = True
     markdown = render_markdown([results])
-    output = Path(args.output)
     _write_text(output, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     _write_text(output.with_suffix(".md"), markdown)
     print(markdown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from relvec import __version__
@@ -64,6 +65,7 @@ def evaluate_all(
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         raise ValueError(f"unknown tasks {unknown}; known: {', '.join(TASKS)}")
+    _check_names(analogy, lexical)  # fail before any work, not halfway through
     cache = EmbeddingCache(model, batch_size=batch_size, show_progress_bar=show_progress_bar)
     results: dict[str, Any] = {t: {} for t in tasks}
     timing: dict[str, float] = {}
@@ -113,6 +115,15 @@ def _jobs(
         make = partial(RelationMappingEvaluator.from_dataset, None, data_dir, **kw)
         jobs.append(("relation_mapping", "relation_mapping", make))
     return jobs
+
+
+def _check_names(analogy: Sequence[str], lexical: Sequence[str]) -> None:
+    bad = [n for n in analogy if n not in ANALOGY_SUITE and not str(n).endswith(".jsonl")]
+    if bad:
+        raise ValueError(f"unknown analogy sets {bad}; known: {', '.join(ANALOGY_SUITE)} or .jsonl paths")
+    bad = [n for n in lexical if n not in LEXICAL_DATASETS and not Path(n).is_dir()]
+    if bad:
+        raise ValueError(f"unknown lexical-relation sets {bad}; known: {', '.join(LEXICAL_DATASETS)} or folders")
 
 
 def _analogy_or_none(name: str, split: str, data_dir: str | None, max_items: int | None, **kw: Any) -> Any:
