@@ -91,3 +91,16 @@ def test_select_weight_picks_the_best_validation_mix(static):
     assert [r["toy"] for r in rows] == [0.0, 1.0, 1.0] and weight == 1.0  # ties keep the earlier weight
     with pytest.raises(ValueError, match="no weights"):
         select_weight(prompt, static, [], [evaluator])
+
+
+def test_cli_info_describes_static_and_hybrid_folders(tiny_encoder, static, tmp_path, capsys):
+    from relvec.cli import main
+
+    static.save_pretrained(tmp_path / "s")
+    HybridEncoder(tiny_encoder, static, 0.5).save_pretrained(tmp_path / "h")
+    assert main(["info", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "static_offset" in out and "vocabulary      8" in out
+    assert main(["info", str(tmp_path / "h")]) == 0
+    out = capsys.readouterr().out
+    assert "hybrid" in out and "weight          0.5" in out and "embedding_dim   37" in out

@@ -514,9 +514,17 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     if not hasattr(model, "backbone"):
-        print(f"{'model':<15} {args.model}\n{'model_type':<15} {model.model_type}")
-        print(f"{'embedding_dim':<15} {model.embedding_dim}\n{'vectors':<15} {model.vectors.name or '-'}")
-        print(f"{'vocabulary':<15} {len(model.vectors.words)}")
+        static = getattr(model, "static", model)
+        rows: dict[str, Any] = {"model": args.model, "model_type": model.model_type}
+        if static is not model:  # hybrid
+            rows |= {"prompt_model": model.prompt.name_or_path, "weight": f"{model.weight:g}"}
+        rows |= {
+            "embedding_dim": model.embedding_dim,
+            "vectors": static.vectors.name or "-",
+            "vocabulary": len(static.vectors.words),
+        }
+        for key, value in rows.items():
+            print(f"{key:<15} {value}")
         return 0
     cfg = model.config
     n_params = sum(p.numel() for p in model.backbone.parameters())
@@ -527,6 +535,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "parameters": f"{n_params / 1e6:.1f}M",
         "embedding_dim": model.embedding_dim,
         "template": cfg.template,
+        "prompt": f"{cfg.prompt['method']} {cfg.prompt['shape']}" if cfg.prompt else "manual",
         "pooling": cfg.pooling,
         "max_length": cfg.max_length,
         "format_version": cfg.format_version,
