@@ -362,15 +362,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- plot
 def cmd_plot(args: argparse.Namespace) -> int:
-    from relvec.data import LexicalExample, load_lexical_relation
+    from relvec.data import load_lexical_file, load_lexical_relation
     from relvec.plotting import plot_pairs
 
     if args.input:
-        examples = []
-        for number, obj in iter_jsonl(args.input):
-            if not all(isinstance(obj.get(k), str) for k in ("head", "tail", "relation")):
-                raise DataFormatError(f"{args.input}:{number}: expected string fields head, tail, relation")
-            examples.append(LexicalExample(obj["head"], obj["tail"], obj["relation"]))
+        examples = load_lexical_file(args.input)
         source = args.input
     else:
         examples = load_lexical_relation(args.dataset, args.split, args.data_dir)
@@ -432,24 +428,19 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- hybrid
 def cmd_hybrid(args: argparse.Namespace) -> int:
-    from relvec.evaluation.suite import analogy_evaluator
-    from relvec.hybrid import HybridEncoder, select_weight
-    from relvec.static import StaticOffsetEncoder
-    from relvec.training import parse_weights
+    from relvec.hybrid import build_selected_hybrid, parse_weights
 
     weights = parse_weights(args.weights)
     names = _split_list(args.select_on)
-    evaluators = [analogy_evaluator(n, "valid", args.data_dir, None, batch_size=args.batch_size) for n in names]
     prompt = _load_model(args)
-    static = StaticOffsetEncoder.from_pretrained(args.vectors)
-    weight, rows = select_weight(prompt, static, weights, evaluators, args.batch_size, _progress())
+    model, rows = build_selected_hybrid(
+        prompt, args.vectors, weights, names, args.output, args.data_dir, None, args.batch_size, _progress()
+    )
     print("weight  " + "".join(f"{n[:12]:>13}" for n in [*names, "mean"]))
     for row in rows:
-        mark = "  <- selected" if row["weight"] == weight else ""
+        mark = "  <- selected" if row["weight"] == model.weight else ""
         print(f"{row['weight']:<8g}" + "".join(f"{100 * row[n]:>13.1f}" for n in [*names, "mean"]) + mark)
-    HybridEncoder(prompt, static, weight, name_or_path=args.output).save_pretrained(args.output)
-    _write_text(Path(args.output) / "weight_selection.json", json.dumps(rows, indent=2) + "\n")
-    print(f"saved the hybrid model (weight {weight:g}, chosen on valid splits) to {args.output}", file=sys.stderr)
+    print(f"saved the hybrid model (weight {model.weight:g}, chosen on valid splits) to {args.output}", file=sys.stderr)
     return 0
 
 

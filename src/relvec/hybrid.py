@@ -140,6 +140,22 @@ def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
     return read_typed_config(folder, HYBRID_MODEL_TYPE)
 
 
+def parse_weights(text: str) -> list[float]:
+    """``"0,0.5,inf"`` -> ``[0.0, 0.5, inf]``; each weight a number >= 0."""
+    weights = []
+    for item in str(text).split(","):
+        if not item.strip():
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}") from None
+        if not value >= 0:
+            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}")
+        weights.append(value)
+    return weights
+
+
 def select_weight(
     prompt: Any,
     static: StaticOffsetEncoder,
@@ -168,3 +184,27 @@ def select_weight(
         rows.append({"weight": weight, "mean": float(np.mean(list(scores.values()))), **scores})
     best = max(range(len(rows)), key=lambda i: (rows[i]["mean"], -i))
     return float(rows[best]["weight"]), rows
+
+
+def build_selected_hybrid(
+    prompt: Any,
+    vectors: str | Path,
+    weights: Sequence[float],
+    select_on: Sequence[str],
+    output_dir: str | Path,
+    data_dir: str | None = None,
+    prompt_path: str | None = None,
+    batch_size: int = 64,
+    show_progress_bar: bool | None = None,
+) -> tuple[HybridEncoder, list[dict[str, Any]]]:
+    """Choose the weight on the *valid* splits of the ``select_on`` analogy sets, then save the hybrid
+    (and ``weight_selection.json``) to ``output_dir``; ``prompt_path`` as in :meth:`HybridEncoder.save_pretrained`."""
+    from relvec.evaluation.suite import analogy_evaluator
+
+    evaluators = [analogy_evaluator(n, "valid", data_dir, None, batch_size=batch_size) for n in select_on]
+    static = StaticOffsetEncoder.from_pretrained(vectors)
+    weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar)
+    model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir))
+    model.save_pretrained(output_dir, prompt_path=prompt_path)
+    (Path(output_dir) / "weight_selection.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return model, rows

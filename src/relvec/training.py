@@ -38,6 +38,7 @@ from relvec.data import (
     group_by_parent,
     load_relation_similarity,
 )
+from relvec.hybrid import parse_weights
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.model import PromptFeatures, RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
@@ -186,22 +187,6 @@ class TrainingArguments:
             return cls.from_dict({**base, **data, **overrides})
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{path}: {exc}") from exc
-
-
-def parse_weights(text: str) -> list[float]:
-    """``"0,0.5,inf"`` -> ``[0.0, 0.5, inf]``; each weight a number >= 0."""
-    weights = []
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        try:
-            value = float(item)
-        except ValueError:
-            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}") from None
-        if not value >= 0:
-            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}")
-        weights.append(value)
-    return weights
 
 
 def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
@@ -611,17 +596,12 @@ def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) 
 
 def build_hybrid(model: RelationEncoder, args: TrainingArguments) -> Path:
     """Select the offset weight on validation splits and save ``<output_dir>/hybrid`` (sharing the model)."""
-    from relvec.evaluation.suite import analogy_evaluator
-    from relvec.hybrid import HybridEncoder, select_weight
-    from relvec.static import StaticOffsetEncoder
+    from relvec.hybrid import build_selected_hybrid
 
     if not args.hybrid_vectors:
         raise ValueError("build_hybrid needs hybrid_vectors (e.g. 'glove-6b-50d')")
-    static = StaticOffsetEncoder.from_pretrained(args.hybrid_vectors)
     names = [n.strip() for n in args.hybrid_select_on.split(",") if n.strip()]
-    evaluators = [analogy_evaluator(n, "valid", args.data_dir, None) for n in names]
-    weight, rows = select_weight(model, static, parse_weights(args.hybrid_weights), evaluators)
     target = Path(args.output_dir) / "hybrid"
-    HybridEncoder(model, static, weight).save_pretrained(target, prompt_path="..")
-    (target / "weight_selection.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    weights = parse_weights(args.hybrid_weights)
+    build_selected_hybrid(model, args.hybrid_vectors, weights, names, target, args.data_dir, prompt_path="..")
     return target
