@@ -298,6 +298,12 @@ def load_lexical_relation(
     path = lexical_relation_path(name_or_path, split, data_dir)
     if path is None:
         raise ValueError(f"{name_or_path} has no {split!r} split")
+    return load_lexical_file(path)
+
+
+def load_lexical_file(path: str | Path) -> list[LexicalExample]:
+    """Labelled pairs from one JSONL file (schema: head, tail, relation)."""
+    path = Path(path)
     examples = []
     for number, obj in iter_jsonl(path):
         where = f"{path}:{number}"

@@ -237,7 +237,9 @@ class RelationEncoder(nn.Module):
 
     def _tokenize_learned(self, pairs: Sequence[Pair]) -> list[PromptFeatures]:
         """Build ids slot by slot: triggers, the words' own tokens, the mask; positions are exact by construction."""
-        shape = PromptShape.parse(self.config.prompt["shape"])
+        shape = self.prompt_shape
+        if shape is None:
+            raise ValueError("_tokenize_learned needs a learned prompt")
         if self.config.prompt["method"] == "autoprompt":
             trigger_ids = list(self.config.prompt["trigger_ids"])
         else:  # continuous prompts: a placeholder id whose embedding the prompt encoder replaces

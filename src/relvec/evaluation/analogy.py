@@ -79,10 +79,7 @@ class AnalogyEvaluator:
         return self._cosines(model, reverse=self.reverse)
 
     def _cosines(self, model: PairEncoder, reverse: bool) -> list[np.ndarray]:
-        index: dict[Pair, int] = {}
-        for q in self.questions:
-            for pair in (q.stem, *q.choices):
-                index.setdefault(pair, len(index))
+        index = {pair: i for i, pair in enumerate(self.pairs())}
         pairs = [(b, a) if reverse else (a, b) for a, b in index]
         vectors = np.asarray(
             model.encode(pairs, batch_size=self.batch_size, normalize=True, show_progress_bar=self.show_progress_bar),
