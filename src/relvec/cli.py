@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 MODEL_HELP = (
     "relvec folder, backbone folder, alias (minilm, mpnet), hub id, "
-    "'vanilla[:BACKBONE]' (untuned) or 'offset[:FOLDER]' (GloVe offset baseline)"
+    "'vanilla[:BACKBONE]' (untuned), 'offset[:FOLDER]' (GloVe offset baseline) or "
+    "'offset:encoder:BACKBONE' (offsets of a sentence encoder's word vectors)"
 )
 
 
@@ -87,14 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_neighbours(sub.add_parser("neighbours", help="nearest-neighbour relation search"), common)
 
+    from relvec.hybrid import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS
+
     hybrid = sub.add_parser("hybrid", parents=[common], help="join a model with static word-vector offsets")
     _model_args(hybrid)
-    hybrid.add_argument("--vectors", default="glove-6b-50d", help="glove-6b-50d or a saved static-offset folder")
-    hybrid.add_argument("--weights", default="0,0.25,0.5,0.75,1,1.5,2,3,inf", help="candidate weights (comma list)")
     hybrid.add_argument(
-        "--select-on",
-        default="sat,u2,u4,google,bats,semeval2012_valid",
-        help="analogy sets whose *valid* split selects the weight",
+        "--vectors",
+        default="glove-6b-50d",
+        help="glove-6b-50d, encoder:BACKBONE (word vectors from a sentence encoder, e.g. encoder:mpnet) "
+        "or a saved static-offset folder",
+    )
+    hybrid.add_argument("--weights", default=DEFAULT_WEIGHTS, help="candidate weights (comma list)")
+    hybrid.add_argument(
+        "--select-on", default=DEFAULT_SELECT_ON, help="analogy sets whose *valid* split selects the weight"
     )
     hybrid.add_argument("--output", required=True, help="folder for the selected hybrid model")
 

@@ -12,6 +12,7 @@ import torch
 
 from relvec import __version__
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
+from relvec.encoder_vectors import EncoderWordVectors, is_encoder_spec
 
 Pair = tuple[str, str]
 GLOVE_NAME = "glove-6b-50d"
@@ -103,7 +104,7 @@ class StaticOffsetEncoder:
 
     model_type = STATIC_MODEL_TYPE
 
-    def __init__(self, vectors: WordVectors, name_or_path: str = "") -> None:
+    def __init__(self, vectors: WordVectors | EncoderWordVectors, name_or_path: str = "") -> None:
         self.vectors = vectors
         self.name_or_path = name_or_path or f"offset:{vectors.name or 'custom'}"
 
@@ -113,15 +114,20 @@ class StaticOffsetEncoder:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = GLOVE_NAME) -> StaticOffsetEncoder:
-        """``glove-6b-50d`` (the PyPI package) or a folder written by :meth:`save_pretrained`."""
+        """``glove-6b-50d`` (the PyPI package), ``encoder:BACKBONE`` (word vectors from a sentence
+        encoder, see :mod:`relvec.encoder_vectors`) or a folder written by :meth:`save_pretrained`."""
         if str(name_or_path) == GLOVE_NAME:
             return cls(WordVectors.glove(), name_or_path=f"offset:{GLOVE_NAME}")
+        if is_encoder_spec(str(name_or_path)):
+            return cls(EncoderWordVectors.from_spec(str(name_or_path)), name_or_path=f"offset:{name_or_path}")
         folder = Path(name_or_path)
         config = read_static_config(folder)
         if config is None:
             raise ValueError(
                 f"{folder} is not a static-offset folder (no {CONFIG_NAME} with model_type {STATIC_MODEL_TYPE!r})"
             )
+        if is_encoder_spec(config.get("vectors", "")):  # a reference to a backbone, no vector file
+            return cls(EncoderWordVectors.from_spec(config["vectors"]), name_or_path=str(folder))
         vectors = WordVectors.from_folder(
             folder, name=config.get("vectors", ""), lowercase=config.get("lowercase", True)
         )
@@ -156,6 +162,8 @@ class StaticOffsetEncoder:
         from relvec.model import validate_pairs
 
         checked, single = validate_pairs(pairs)
+        if isinstance(self.vectors, EncoderWordVectors):
+            self.vectors.prefetch(w for pair in checked for w in pair)  # batched, not word by word
         out = np.zeros((len(checked), self.embedding_dim), dtype=np.float32)
         cache: dict[str, np.ndarray | None] = {}
         for i, (a, b) in enumerate(checked):
@@ -175,6 +183,8 @@ class StaticOffsetEncoder:
         from relvec.model import validate_pairs
 
         checked, _ = validate_pairs(pairs)
+        if isinstance(self.vectors, EncoderWordVectors):
+            self.vectors.prefetch(w for pair in checked for w in pair)
         oov_words = sorted({w for pair in checked for w in pair if self.vectors.lookup(w) is None})
         missing = set(oov_words)
         oov_pairs = sum(1 for a, b in checked if a in missing or b in missing)

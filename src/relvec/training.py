@@ -38,7 +38,7 @@ from relvec.data import (
     group_by_parent,
     load_relation_similarity,
 )
-from relvec.hybrid import parse_weights
+from relvec.hybrid import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS, parse_weights
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.model import PromptFeatures, RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
@@ -75,6 +75,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "chunk_size": 128,
     },
+    # The quality recipe for a 2-core CPU (RESULTS.md): MPNet + NCE, then a hybrid with the offsets of
+    # untuned MPNet's own word vectors, its weight chosen on the analogy valid splits.
+    "best-cpu": {
+        "backbone": "mpnet",
+        "loss": "nce",
+        "temperature": 0.05,
+        "num_positive": 10,
+        "num_negative": 64,
+        "learning_rate": 2e-5,
+        "epochs": 3,
+        "warmup_steps": 10,
+        "weight_decay": 0.0,
+        "chunk_size": 128,
+        "hybrid_vectors": "encoder:mpnet",
+    },
 }
 
 
@@ -109,11 +124,11 @@ class TrainingArguments:
     select_on: str = "semeval_valid"
     validation_questions_per_relation: int = 5
     keep_checkpoint: bool = False
-    # After training: join the model with static offsets (e.g. "glove-6b-50d") into <output_dir>/hybrid,
+    # After training: join the model with static offsets ("glove-6b-50d", "encoder:mpnet") into <output_dir>/hybrid,
     # the weight chosen on the analogy *valid* splits of hybrid_select_on (see relvec.hybrid).
     hybrid_vectors: str | None = None
-    hybrid_weights: str = "0,0.25,0.5,0.75,1,1.5,2,3,inf"
-    hybrid_select_on: str = "sat,u2,u4,google,bats,semeval2012_valid"
+    hybrid_weights: str = DEFAULT_WEIGHTS
+    hybrid_select_on: str = DEFAULT_SELECT_ON
     preset: str | None = None
 
     def __post_init__(self) -> None:

@@ -1,0 +1,89 @@
+"""Word vectors read off a sentence encoder, for offset (b − a) relation embeddings.
+
+A sentence encoder such as all-mpnet-base-v2 embeds a single word (or a phrase) as well as a
+sentence: its vector is the mean of the token states over the whole input, special tokens
+included (the sentence-transformers pooling of the all-*-v2 models), normalised to unit length.
+These vectors have the :class:`relvec.static.WordVectors` interface, so
+:class:`relvec.static.StaticOffsetEncoder` turns them into offsets. Unlike a fixed vocabulary
+they know every term, multi-word ones included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+from relvec.backbones import canonical_name, local_path
+from relvec.precision import autocast, resolve_precision
+
+ENCODER_PREFIX = "encoder:"
+
+
+def is_encoder_spec(name: str) -> bool:
+    """True for ``encoder:BACKBONE`` (word vectors from a sentence encoder)."""
+    return str(name).startswith(ENCODER_PREFIX) and len(str(name)) > len(ENCODER_PREFIX)
+
+
+class EncoderWordVectors:
+    """Unit word vectors from a sentence encoder, computed on demand and cached per term."""
+
+    lowercase = False  # the encoder sees the term as written
+
+    def __init__(self, backbone: str, batch_size: int = 64, max_length: int = 32, precision: str = "auto") -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        if batch_size < 1 or max_length < 3:
+            raise ValueError(f"batch_size must be >= 1 and max_length >= 3, got {batch_size} and {max_length}")
+        source = local_path(backbone)
+        self.backbone = canonical_name(backbone)
+        self.name = ENCODER_PREFIX + self.backbone
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.model = AutoModel.from_pretrained(source).eval()
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.precision = resolve_precision(precision, self.model.device)
+        self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_spec(cls, spec: str, **kwargs: Any) -> EncoderWordVectors:
+        """``encoder:mpnet`` / ``encoder:FOLDER`` / ``encoder:HUB_ID``."""
+        if not is_encoder_spec(spec):
+            raise ValueError(f"expected 'encoder:BACKBONE', got {spec!r}")
+        return cls(str(spec)[len(ENCODER_PREFIX) :], **kwargs)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def lookup(self, term: str) -> np.ndarray | None:
+        """The term's unit vector (float64), or None for an empty term."""
+        key = term.strip()
+        if not key:
+            return None
+        self.prefetch([key])
+        return self._cache[key]
+
+    def prefetch(self, terms: Iterable[str]) -> None:
+        """Embed every term not cached yet, in length-sorted batches padded to their own longest."""
+        todo = sorted({t.strip() for t in terms if t.strip()} - self._cache.keys(), key=len)
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            for term, vector in zip(chunk, self._embed(chunk), strict=True):
+                self._cache[term] = vector
+
+    @torch.inference_mode()
+    def _embed(self, terms: list[str]) -> np.ndarray:
+        batch = self.tokenizer(
+            terms, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.model.device)
+        with autocast(self.precision, self.model.device):
+            hidden = self.model(**batch).last_hidden_state.float()
+        weights = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return torch.nn.functional.normalize(mean, dim=-1).double().cpu().numpy()
+
+    def save(self, folder: Any) -> None:
+        """Nothing to write: the side file names the backbone, which is reloaded from it."""

@@ -1,0 +1,68 @@
+"""Word vectors from a sentence encoder (encoder:BACKBONE) and their offsets, on the tiny in-process BERT."""
+
+import numpy as np
+import pytest
+
+from relvec.encoder_vectors import EncoderWordVectors, is_encoder_spec
+from relvec.hybrid import HybridEncoder
+from relvec.loading import load_model
+from relvec.static import StaticOffsetEncoder
+from relvec.training import PRESETS, TrainingArguments
+
+PAIRS = [("cat", "kitten"), ("paris", "france"), ("solar system", "planet"), ("dog", "dog")]
+
+
+@pytest.fixture()
+def spec(tiny_dir):
+    return f"encoder:{tiny_dir}"
+
+
+def test_spec_parsing(tiny_dir):
+    assert is_encoder_spec("encoder:mpnet") and not is_encoder_spec("encoder:") and not is_encoder_spec("glove-6b-50d")
+    with pytest.raises(ValueError, match="encoder:BACKBONE"):
+        EncoderWordVectors.from_spec("mpnet")
+    with pytest.raises(ValueError, match="batch_size"):
+        EncoderWordVectors(str(tiny_dir), batch_size=0)
+
+
+def test_word_vectors_are_mean_pooled_unit_vectors_independent_of_batching(tiny_dir):
+    from sentence_transformers import SentenceTransformer
+
+    words = ["cat", "solar system", "a much longer multi word term here", "dog"]
+    vectors = EncoderWordVectors(str(tiny_dir), batch_size=2)
+    vectors.prefetch(words)
+    batched = np.stack([vectors.lookup(w) for w in words])
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-6)
+    one_by_one = EncoderWordVectors(str(tiny_dir), batch_size=1)
+    np.testing.assert_allclose(np.stack([one_by_one.lookup(w) for w in words]), batched, atol=1e-5)
+    # the same vectors as sentence-transformers' default (mean) pooling, normalised
+    reference = SentenceTransformer(str(tiny_dir), device="cpu").encode(words, normalize_embeddings=True)
+    np.testing.assert_allclose(batched, reference, atol=1e-5)
+    assert vectors.lookup("  ") is None and vectors.dim == 32
+
+
+def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
+    static = StaticOffsetEncoder.from_pretrained(spec)
+    out = static.encode(PAIRS)
+    words = static.vectors
+    expected = words.lookup("kitten") - words.lookup("cat")
+    np.testing.assert_allclose(out[0], expected / np.linalg.norm(expected), atol=1e-6)
+    assert not out[3].any()  # identical words: zero offset
+    assert static.coverage(PAIRS)["oov_pairs"] == 0  # an encoder knows every term
+    static.save_pretrained(tmp_path / "static")
+    assert not (tmp_path / "static" / "vectors.npy").exists()  # a reference to the backbone, not a copy
+    np.testing.assert_allclose(load_model(str(tmp_path / "static")).encode(PAIRS), out, atol=1e-6)
+    np.testing.assert_allclose(load_model(f"offset:{spec}").encode(PAIRS), out, atol=1e-6)
+    hybrid = HybridEncoder(tiny_encoder, static, 1.5)
+    hybrid.save_pretrained(tmp_path / "hybrid")
+    loaded = load_model(str(tmp_path / "hybrid"))
+    assert loaded.embedding_dim == 64
+    np.testing.assert_allclose(loaded.encode(PAIRS), hybrid.encode(PAIRS), atol=1e-5)
+
+
+def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
+    args = TrainingArguments.from_preset("best-cpu", output_dir="x")
+    assert args.backbone == "mpnet" and args.hybrid_vectors == "encoder:mpnet"
+    assert args.loss == "nce" and args.num_negative == PRESETS["best-cpu"]["num_negative"]
+    assert "semeval" not in args.hybrid_select_on
+    assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
