@@ -285,6 +285,29 @@ def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path,
     np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
 
 
+def test_training_with_encoder_word_vectors_saves_their_hybrid(tmp_path, tiny_dir, suite_data):
+    from relvec.hybrid import HybridEncoder
+    from relvec.loading import load_model
+    from relvec.static import StaticOffsetEncoder
+
+    spec = f"encoder:{tiny_dir}"
+    args = _args(
+        tmp_path,
+        suite_data / "semeval2012",
+        backbone=tiny_dir,
+        epochs=1,
+        data_dir=str(suite_data),
+        hybrid_vectors=spec,
+        hybrid_weights="0,1",
+        hybrid_select_on="u2",
+    )
+    model = train(args, show_progress_bar=False)
+    hybrid = load_model(str(Path(args.output_dir) / "hybrid"))
+    assert isinstance(hybrid, HybridEncoder) and hybrid.static.vectors.name == spec
+    expected = HybridEncoder(model, StaticOffsetEncoder.from_pretrained(spec), hybrid.weight).encode(POS)
+    np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
+
+
 def test_hybrid_weights_are_validated(tmp_path, tiny_dir, relation_data):
     with pytest.raises(ValueError, match="hybrid_weights must be numbers"):
         _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights="0,-1")
