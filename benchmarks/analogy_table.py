@@ -1,0 +1,84 @@
+"""Analogy accuracy of several models in one run, as a Markdown table (the tables of RESULTS.md).
+
+Hybrid folders share their parts' embeddings with the other models in the run: a trained model, its
+hybrid and the offset baseline embed each pair once. ``--split valid`` for choosing, ``test`` to report.
+
+    RELVEC_DATA=../shared/data python benchmarks/analogy_table.py --threads 2 --split test \\
+        --model offset:encoder:mpnet --model runs/best-cpu --model runs/best-cpu/hybrid
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relvec.evaluation.cache import EmbeddingCache
+from relvec.evaluation.suite import analogy_evaluator
+from relvec.hybrid import HybridEncoder
+from relvec.loading import load_model
+from relvec.static import StaticOffsetEncoder
+
+from _common import machine
+
+
+def _key(model: Any) -> str:
+    """What identifies a component's embeddings: the vectors' name for offsets, the folder otherwise."""
+    if isinstance(model, StaticOffsetEncoder):
+        return "offset:" + str(model.vectors.name)
+    name = str(model.name_or_path)
+    return str(Path(name).resolve()) if Path(name).exists() else name
+
+
+def shared(models: dict[str, Any]) -> dict[str, Any]:
+    """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component."""
+    caches: dict[str, EmbeddingCache] = {}
+
+    def cached(model: Any) -> EmbeddingCache:
+        return caches.setdefault(_key(model), EmbeddingCache(model))
+
+    out = {}
+    for spec, model in models.items():
+        if isinstance(model, HybridEncoder):
+            out[spec] = HybridEncoder(cached(model.prompt), cached(model.static), model.weight, model.name_or_path)
+        else:
+            out[spec] = cached(model)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", required=True, help="any load_model spec; repeat")
+    parser.add_argument("--datasets", default="sat_full,u2,u4,google,bats")
+    parser.add_argument("--split", default="valid", choices=("valid", "test"))
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--output", default=None, help="JSON file for the figures")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    evaluators = [analogy_evaluator(n, args.split, args.data_dir, None) for n in names]
+    models = shared({spec: load_model(spec) for spec in args.model})
+    rows = {}
+    print("| model | " + " | ".join(names) + " | mean |\n|---|" + "---:|" * (len(names) + 1), flush=True)
+    for spec, model in models.items():
+        started = time.perf_counter()
+        scores = {e.name: 100 * float(e(model)["accuracy"]) for e in evaluators}
+        mean = float(np.mean(list(scores.values())))
+        rows[spec] = {**scores, "mean": mean, "seconds": time.perf_counter() - started}
+        weight = f" (w {model.weight:g})" if isinstance(model, HybridEncoder) else ""
+        cells = " | ".join(f"{v:.1f}" for v in scores.values())
+        print(f"| {spec}{weight} | {cells} | {mean:.1f} |", flush=True)
+    if args.output:
+        result = {"split": args.split, "machine": machine(), "rows": rows}
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
