@@ -62,7 +62,9 @@ def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
 
 def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
     args = TrainingArguments.from_preset("best-cpu", output_dir="x")
-    assert args.backbone == "mpnet" and args.hybrid_vectors == "encoder:mpnet"
+    assert args.backbone == "mpnet" and args.hybrid_vectors == "encoder:mpnet" and args.hybrid_bidirectional
     assert args.loss == "nce" and args.num_negative == PRESETS["best-cpu"]["num_negative"]
     assert "semeval" not in args.hybrid_select_on
     assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
+    with pytest.raises(ValueError, match="hybrid_bidirectional must be true or false"):
+        TrainingArguments.from_preset("best-cpu", hybrid_bidirectional="yes")

@@ -104,3 +104,27 @@ def test_cli_info_describes_static_and_hybrid_folders(tiny_encoder, static, tmp_
     assert main(["info", str(tmp_path / "h")]) == 0
     out = capsys.readouterr().out
     assert "hybrid" in out and "weight          0.5" in out and "embedding_dim   37" in out
+
+
+def test_bidirectional_prompt_part_averages_forward_and_reversed_cosines(tiny_encoder, static, tmp_path):
+    reversed_pairs = [(b, a) for a, b in PAIRS]
+    forward = cosines(tiny_encoder.encode(PAIRS))
+    backward = cosines(tiny_encoder.encode(reversed_pairs))
+    offset = cosines(static.encode(PAIRS))
+    w = 0.8
+    model = HybridEncoder(tiny_encoder, static, w, bidirectional=True)
+    out = model.encode(PAIRS)
+    assert out.shape == (4, 2 * 32 + 5) and model.embedding_dim == 69
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    expected = ((forward + backward) / 2 + w * w * offset) / (1 + w * w)
+    np.testing.assert_allclose(cosines(out), expected, atol=1e-5)
+    # the reversed pair's embedding is the forward one with its prompt halves swapped and the offset negated
+    flipped = model.encode(reversed_pairs)
+    np.testing.assert_allclose(flipped[:, :32], out[:, 32:64], atol=1e-5)
+    np.testing.assert_allclose(flipped[:, 64:], -out[:, 64:], atol=1e-5)
+    model.save_pretrained(tmp_path / "bi")
+    loaded = load_model(str(tmp_path / "bi"))
+    assert loaded.bidirectional and loaded.with_weight(0.0).bidirectional
+    np.testing.assert_allclose(loaded.encode(PAIRS), out, atol=1e-6)
+    with pytest.raises(ValueError, match="bidirectional must be true or false"):
+        HybridEncoder(tiny_encoder, static, 1.0, bidirectional="yes")

@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hybrid.add_argument("--weights", default=DEFAULT_WEIGHTS, help="candidate weights (comma list)")
     hybrid.add_argument(
+        "--bidirectional",
+        action="store_true",
+        help="prompt part [p(a,b); p(b,a)]/√2: bidirectional scoring built into the embedding",
+    )
+    hybrid.add_argument(
         "--select-on", default=DEFAULT_SELECT_ON, help="analogy sets whose *valid* split selects the weight"
     )
     hybrid.add_argument("--output", required=True, help="folder for the selected hybrid model")
@@ -440,7 +445,16 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
     names = _split_list(args.select_on)
     prompt = _load_model(args)
     model, rows = build_selected_hybrid(
-        prompt, args.vectors, weights, names, args.output, args.data_dir, None, args.batch_size, _progress()
+        prompt,
+        args.vectors,
+        weights,
+        names,
+        args.output,
+        args.data_dir,
+        None,
+        args.batch_size,
+        _progress(),
+        bidirectional=args.bidirectional,
     )
     print("weight  " + "".join(f"{n[:12]:>13}" for n in [*names, "mean"]))
     for row in rows:

@@ -3,6 +3,11 @@
 emb(a, b) = [ p̂ / √(1 + w²) ; w·ô / √(1 + w²) ] where p̂ is the unit prompt embedding and ô the
 unit offset (b − a). For two pairs whose parts are non-zero, the cosine is
 (cos_p + w²·cos_o) / (1 + w²): weight 0 gives the prompt embedding's ranking, weight ∞ the offset's.
+
+With ``bidirectional`` the prompt part is itself [p̂(a, b) ; p̂(b, a)] / √2, so cos_p becomes the mean
+of the forward and the reversed cosine: the bidirectional analogy scoring, built into the embedding
+(and so into classification and neighbour search as well). The offset needs no such step, since
+reversing both pairs only flips the sign of both offsets.
 """
 
 from __future__ import annotations
@@ -45,18 +50,27 @@ class HybridEncoder:
 
     model_type = HYBRID_MODEL_TYPE
 
-    def __init__(self, prompt: Any, static: Any, weight: float = 1.0, name_or_path: str = "") -> None:
+    def __init__(
+        self, prompt: Any, static: Any, weight: float = 1.0, name_or_path: str = "", bidirectional: bool = False
+    ) -> None:
         """``prompt``: any pair encoder (usually a RelationEncoder); ``static``: a StaticOffsetEncoder
         (or anything with its interface, such as an EmbeddingCache around one)."""
         mixing_factors(weight)  # validates
+        if not isinstance(bidirectional, bool):
+            raise ValueError(f"bidirectional must be true or false, got {bidirectional!r}")
         self.prompt = prompt
         self.static = static
         self.weight = float(weight)
+        self.bidirectional = bidirectional
         self.name_or_path = name_or_path or f"hybrid:{getattr(prompt, 'name_or_path', '')}@{weight:g}"
 
     @property
+    def prompt_dim(self) -> int:
+        return int(self.prompt.embedding_dim) * (2 if self.bidirectional else 1)
+
+    @property
     def embedding_dim(self) -> int:
-        return int(self.prompt.embedding_dim) + int(self.static.embedding_dim)
+        return self.prompt_dim + int(self.static.embedding_dim)
 
     @property
     def config(self) -> Any:
@@ -64,7 +78,7 @@ class HybridEncoder:
 
     def with_weight(self, weight: float) -> HybridEncoder:
         """The same components with another weight (shares the loaded models)."""
-        return HybridEncoder(self.prompt, self.static, weight)
+        return HybridEncoder(self.prompt, self.static, weight, bidirectional=self.bidirectional)
 
     def encode(
         self,
@@ -80,13 +94,9 @@ class HybridEncoder:
         a, b = mixing_factors(self.weight)
         parts = []
         if a > 0:
-            kw = {"precision": precision} if isinstance(self.prompt, RelationEncoder) else {}
-            p = self.prompt.encode(
-                checked, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, **kw
-            )
-            parts.append(a * np.asarray(p, dtype=np.float32))
+            parts.append(a * self._prompt_part(checked, batch_size, show_progress_bar, precision))
         else:
-            parts.append(np.zeros((len(checked), self.prompt.embedding_dim), dtype=np.float32))
+            parts.append(np.zeros((len(checked), self.prompt_dim), dtype=np.float32))
         parts.append(b * np.asarray(self.static.encode(checked), dtype=np.float32))
         out = np.hstack(parts).astype(np.float32)
         if normalize:
@@ -94,6 +104,20 @@ class HybridEncoder:
             out = out / np.where(norms == 0, 1.0, norms)
         result = out[0] if single else out
         return torch.from_numpy(result) if convert_to_tensor else result
+
+    def _prompt_part(
+        self, pairs: list[tuple[str, str]], batch_size: int, show_progress_bar: bool | None, precision: str
+    ) -> np.ndarray:
+        """Unit prompt embeddings; bidirectional: [p̂(a, b) ; p̂(b, a)] / √2 (one encode call for both)."""
+        kw = {"precision": precision} if isinstance(self.prompt, RelationEncoder) else {}
+        todo = [*pairs, *((b, a) for a, b in pairs)] if self.bidirectional else pairs
+        vectors = np.asarray(
+            self.prompt.encode(todo, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, **kw),
+            dtype=np.float32,
+        )
+        if not self.bidirectional:
+            return vectors
+        return np.hstack([vectors[: len(pairs)], vectors[len(pairs) :]]) / np.float32(math.sqrt(2.0))
 
     def coverage(self, pairs: Any) -> dict[str, Any]:
         return self.static.coverage(pairs)
@@ -116,6 +140,7 @@ class HybridEncoder:
             "format_version": FORMAT_VERSION,
             "model_type": HYBRID_MODEL_TYPE,
             "weight": "inf" if math.isinf(self.weight) else self.weight,
+            "bidirectional": self.bidirectional,
             "prompt": prompt_path or _PROMPT_DIR,
             "static": _STATIC_DIR,
             "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
@@ -135,8 +160,9 @@ class HybridEncoder:
             raise ValueError(f"{directory} is not a hybrid model folder (no {CONFIG_NAME} with model_type 'hybrid')")
         prompt = load_model(str(directory / config.get("prompt", _PROMPT_DIR)), **prompt_kwargs)
         static = StaticOffsetEncoder.from_pretrained(directory / config.get("static", _STATIC_DIR))
-        saved = float(config.get("weight", 1.0))
-        return cls(prompt, static, saved if weight is None else weight, name_or_path=str(directory))
+        chosen = float(config.get("weight", 1.0)) if weight is None else weight
+        bidirectional = bool(config.get("bidirectional", False))  # absent in older hybrid folders
+        return cls(prompt, static, chosen, name_or_path=str(directory), bidirectional=bidirectional)
 
 
 def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
@@ -167,6 +193,7 @@ def select_weight(
     evaluators: Sequence[Any],
     batch_size: int = 64,
     show_progress_bar: bool | None = None,
+    bidirectional: bool = False,
 ) -> tuple[float, list[dict[str, Any]]]:
     """Pick the weight with the best mean primary metric over ``evaluators`` (validation sets only!).
 
@@ -183,7 +210,7 @@ def select_weight(
     cached_static = EmbeddingCache(static, batch_size=batch_size)
     rows: list[dict[str, Any]] = []
     for weight in weights:
-        model = HybridEncoder(cached_prompt, cached_static, weight)
+        model = HybridEncoder(cached_prompt, cached_static, weight, bidirectional=bidirectional)
         scores = {e.name: float(e(model)[e.primary_metric]) for e in evaluators}
         rows.append({"weight": weight, "mean": float(np.mean(list(scores.values()))), **scores})
     best = max(range(len(rows)), key=lambda i: (rows[i]["mean"], -i))
@@ -200,6 +227,7 @@ def build_selected_hybrid(
     prompt_path: str | None = None,
     batch_size: int = 64,
     show_progress_bar: bool | None = None,
+    bidirectional: bool = False,
 ) -> tuple[HybridEncoder, list[dict[str, Any]]]:
     """Choose the weight on the *valid* splits of the ``select_on`` analogy sets, then save the hybrid
     (and ``weight_selection.json``) to ``output_dir``; ``prompt_path`` as in :meth:`HybridEncoder.save_pretrained`."""
@@ -207,8 +235,8 @@ def build_selected_hybrid(
 
     evaluators = [analogy_evaluator(n, "valid", data_dir, None, batch_size=batch_size) for n in select_on]
     static = StaticOffsetEncoder.from_pretrained(vectors)
-    weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar)
-    model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir))
+    weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar, bidirectional)
+    model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir), bidirectional=bidirectional)
     model.save_pretrained(output_dir, prompt_path=prompt_path)
     (Path(output_dir) / "weight_selection.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return model, rows

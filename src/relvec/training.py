@@ -75,8 +75,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "chunk_size": 128,
     },
-    # The quality recipe for a 2-core CPU (RESULTS.md): MPNet + NCE, then a hybrid with the offsets of
-    # untuned MPNet's own word vectors, its weight chosen on the analogy valid splits.
+    # The quality recipe for a 2-core CPU (RESULTS.md): MPNet + NCE, then a hybrid of the bidirectional
+    # prompt embedding with the offsets of untuned MPNet's own word vectors, weight chosen on analogy valid splits.
     "best-cpu": {
         "backbone": "mpnet",
         "loss": "nce",
@@ -89,6 +89,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "chunk_size": 128,
         "hybrid_vectors": "encoder:mpnet",
+        "hybrid_bidirectional": True,
     },
 }
 
@@ -129,6 +130,7 @@ class TrainingArguments:
     hybrid_vectors: str | None = None
     hybrid_weights: str = DEFAULT_WEIGHTS
     hybrid_select_on: str = DEFAULT_SELECT_ON
+    hybrid_bidirectional: bool = False  # the hybrid's prompt part as [p(a,b); p(b,a)]/√2 (see relvec.hybrid)
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -143,6 +145,9 @@ class TrainingArguments:
             _choice("preset", self.preset, tuple(PRESETS))
         for name in ("max_length", "num_positive", "num_negative", "epochs", "chunk_size"):
             _positive_int(name, getattr(self, name))
+        for f in dataclasses.fields(self):
+            if f.type in ("bool", bool) and not isinstance(getattr(self, f.name), bool):
+                raise ValueError(f"{f.name} must be true or false, got {getattr(self, f.name)!r}")
         if self.num_positive < 2:
             raise ValueError(f"num_positive must be >= 2 for a contrastive loss, got {self.num_positive}")
         for name in ("warmup_steps", "seed", "validation_questions_per_relation"):
@@ -618,5 +623,14 @@ def build_hybrid(model: RelationEncoder, args: TrainingArguments) -> Path:
     names = [n.strip() for n in args.hybrid_select_on.split(",") if n.strip()]
     target = Path(args.output_dir) / "hybrid"
     weights = parse_weights(args.hybrid_weights)
-    build_selected_hybrid(model, args.hybrid_vectors, weights, names, target, args.data_dir, prompt_path="..")
+    build_selected_hybrid(
+        model,
+        args.hybrid_vectors,
+        weights,
+        names,
+        target,
+        args.data_dir,
+        prompt_path="..",
+        bidirectional=args.hybrid_bidirectional,
+    )
     return target
