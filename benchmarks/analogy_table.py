@@ -21,31 +21,37 @@ import torch
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.hybrid import HybridEncoder
-from relvec.loading import load_model
+from relvec.loading import load_model, model_identity, same_model
 from relvec.static import StaticOffsetEncoder
 
 from _common import machine
 
 
-def _key(model: Any) -> str:
-    """What identifies a component's embeddings: the vectors' name for offsets, the folder otherwise."""
-    if isinstance(model, StaticOffsetEncoder):
-        return "offset:" + str(model.vectors.name)
-    name = str(model.name_or_path)
-    return str(Path(name).resolve()) if Path(name).exists() else name
-
-
 def shared(models: dict[str, Any]) -> dict[str, Any]:
-    """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component."""
-    caches: dict[str, EmbeddingCache] = {}
+    """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component.
+
+    Offsets are the same component when their vectors have the same name; other encoders when their
+    fingerprints agree (:func:`relvec.loading.same_model`), so a hybrid's copy of a trained model shares
+    that model's embeddings.
+    """
+    caches: list[tuple[Any, EmbeddingCache]] = []
 
     def cached(model: Any) -> EmbeddingCache:
-        return caches.setdefault(_key(model), EmbeddingCache(model))
+        key = ("offset", model.vectors.name) if isinstance(model, StaticOffsetEncoder) else model_identity(model)
+        for other, cache in caches:
+            if isinstance(key, tuple) or isinstance(other, tuple):
+                if key == other:
+                    return cache
+            elif same_model(key, other):
+                return cache
+        caches.append((key, EmbeddingCache(model)))
+        return caches[-1][1]
 
     out = {}
     for spec, model in models.items():
         if isinstance(model, HybridEncoder):
-            out[spec] = HybridEncoder(cached(model.prompt), cached(model.static), model.weight, model.name_or_path)
+            parts = cached(model.prompt), cached(model.static)
+            out[spec] = HybridEncoder(*parts, model.weight, model.name_or_path, bidirectional=model.bidirectional)
         else:
             out[spec] = cached(model)
     return out
