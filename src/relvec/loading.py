@@ -20,6 +20,7 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
     """Load a model from a spec.
 
     - ``offset`` / ``offset:PATH``: the static offset baseline (GloVe 6B 50d, or a saved static folder);
+      ``offset:encoder:BACKBONE``: offsets of a sentence encoder's word vectors (:mod:`relvec.encoder_vectors`);
     - ``vanilla`` / ``vanilla:BACKBONE``: an untuned backbone with a template (the paper's no-fine-tuning row);
     - ``hybrid:MODEL[@WEIGHT]``: MODEL's embedding joined with the GloVe offset (weight 1 by default),
       see :mod:`relvec.hybrid`;
