@@ -32,8 +32,8 @@ install-mpnet: install
 BEST ?= runs/best-cpu
 best-cpu: install-mpnet
 	$(BIN)/relvec train --threads $(THREADS) --preset best-cpu --output $(BEST) --no-progress
-	$(BIN)/relvec eval analogy --threads $(THREADS) --model $(BEST) --model $(BEST)/hybrid \
-		--datasets sat_full,u2,u4,google,bats --split test --output $(BEST)/analogy_test.json
+	$(BIN)/python benchmarks/analogy_table.py --threads $(THREADS) --split test \
+		--model $(BEST) --model $(BEST)/hybrid --output $(BEST)/analogy_test.json
 
 # The main job: fine-tune MiniLM with the quick preset, then compare it with the untuned backbone.
 demo: install
