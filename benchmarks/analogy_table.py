@@ -22,7 +22,6 @@ from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.hybrid import HybridEncoder
 from relvec.loading import load_model, model_identity, same_model
-from relvec.static import StaticOffsetEncoder
 
 from _common import machine
 
@@ -30,21 +29,17 @@ from _common import machine
 def shared(models: dict[str, Any]) -> dict[str, Any]:
     """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component.
 
-    Offsets are the same component when their vectors have the same name; other encoders when their
-    fingerprints agree (:func:`relvec.loading.same_model`), so a hybrid's copy of a trained model shares
-    that model's embeddings.
+    Two components are the same when their fingerprints agree (:func:`relvec.loading.same_model`),
+    so a hybrid's copy of a trained model shares that model's embeddings.
     """
-    caches: list[tuple[Any, EmbeddingCache]] = []
+    caches: list[tuple[dict[str, Any], EmbeddingCache]] = []
 
     def cached(model: Any) -> EmbeddingCache:
-        key = ("offset", model.vectors.name) if isinstance(model, StaticOffsetEncoder) else model_identity(model)
+        identity = model_identity(model)
         for other, cache in caches:
-            if isinstance(key, tuple) or isinstance(other, tuple):
-                if key == other:
-                    return cache
-            elif same_model(key, other):
+            if same_model(identity, other):
                 return cache
-        caches.append((key, EmbeddingCache(model)))
+        caches.append((identity, EmbeddingCache(model)))
         return caches[-1][1]
 
     out = {}

@@ -256,6 +256,21 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, tiny_dir, relati
     assert [json.loads(line)["global_step"] for line in log] == list(range(1, 16))
 
 
+def _train_with_hybrid(tmp_path, tiny_dir, suite_data, vectors: str, weights: str, select_on: str):
+    """One epoch on the tiny backbone, ending with the hybrid step; returns the model and its args."""
+    args = _args(
+        tmp_path,
+        suite_data / "semeval2012",
+        backbone=tiny_dir,
+        epochs=1,
+        data_dir=str(suite_data),
+        hybrid_vectors=vectors,
+        hybrid_weights=weights,
+        hybrid_select_on=select_on,
+    )
+    return train(args, show_progress_bar=False), args
+
+
 def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path, tiny_dir, suite_data):
     from relvec.hybrid import HybridEncoder
     from relvec.loading import load_model
@@ -264,17 +279,9 @@ def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path,
     words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
     vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
     StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "vectors")
-    args = _args(
-        tmp_path,
-        suite_data / "semeval2012",
-        backbone=tiny_dir,
-        epochs=1,
-        data_dir=str(suite_data),
-        hybrid_vectors=str(tmp_path / "vectors"),
-        hybrid_weights="0,1,inf",
-        hybrid_select_on="u2,semeval2012_valid",
+    model, args = _train_with_hybrid(
+        tmp_path, tiny_dir, suite_data, str(tmp_path / "vectors"), "0,1,inf", "u2,semeval2012_valid"
     )
-    model = train(args, show_progress_bar=False)
     hybrid_dir = Path(args.output_dir) / "hybrid"
     rows = json.loads((hybrid_dir / "weight_selection.json").read_text())
     assert [r["weight"] for r in rows] == [0.0, 1.0, float("inf")]
@@ -291,17 +298,7 @@ def test_training_with_encoder_word_vectors_saves_their_hybrid(tmp_path, tiny_di
     from relvec.static import StaticOffsetEncoder
 
     spec = f"encoder:{tiny_dir}"
-    args = _args(
-        tmp_path,
-        suite_data / "semeval2012",
-        backbone=tiny_dir,
-        epochs=1,
-        data_dir=str(suite_data),
-        hybrid_vectors=spec,
-        hybrid_weights="0,1",
-        hybrid_select_on="u2",
-    )
-    model = train(args, show_progress_bar=False)
+    model, args = _train_with_hybrid(tmp_path, tiny_dir, suite_data, spec, "0,1", "u2")
     hybrid = load_model(str(Path(args.output_dir) / "hybrid"))
     assert isinstance(hybrid, HybridEncoder) and hybrid.static.vectors.name == spec
     expected = HybridEncoder(model, StaticOffsetEncoder.from_pretrained(spec), hybrid.weight).encode(POS)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from relvec.backbones import canonical_name, local_path
+from relvec.pooling import masked_mean
 from relvec.precision import autocast, resolve_precision
 
 ENCODER_PREFIX = "encoder:"
@@ -81,8 +82,7 @@ class EncoderWordVectors:
         ).to(self.model.device)
         with autocast(self.precision, self.model.device):
             hidden = self.model(**batch).last_hidden_state.float()
-        weights = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        mean = masked_mean(hidden, batch["attention_mask"].bool())
         return torch.nn.functional.normalize(mean, dim=-1).double().cpu().numpy()
 
     def save(self, folder: Any) -> None:

@@ -28,5 +28,10 @@ def pool(
         keep = keep & ~mask_token_mask.bool()
     elif mode != "average":
         raise ValueError(f"unknown pooling mode {mode!r}")
+    return masked_mean(hidden, keep)
+
+
+def masked_mean(hidden: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Mean of ``hidden`` (batch, seq, dim) over the positions where ``keep`` (batch, seq) is set."""
     weights = keep.to(hidden.dtype).unsqueeze(-1)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)

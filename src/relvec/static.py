@@ -52,6 +52,9 @@ class WordVectors:
                 return self.matrix[rows].astype(np.float64).mean(axis=0)
         return None
 
+    def prefetch(self, terms: Iterable[str]) -> None:
+        """Nothing to do: every vector is already in memory (encoder vectors compute theirs here)."""
+
     def _forms(self, term: str) -> Iterable[list[str]]:
         term = term.strip()
         variants = [term, term.lower()] if self.lowercase else [term]
@@ -162,8 +165,7 @@ class StaticOffsetEncoder:
         from relvec.model import validate_pairs
 
         checked, single = validate_pairs(pairs)
-        if isinstance(self.vectors, EncoderWordVectors):
-            self.vectors.prefetch(w for pair in checked for w in pair)  # batched, not word by word
+        self.vectors.prefetch(w for pair in checked for w in pair)  # batched, not word by word
         out = np.zeros((len(checked), self.embedding_dim), dtype=np.float32)
         cache: dict[str, np.ndarray | None] = {}
         for i, (a, b) in enumerate(checked):
@@ -183,8 +185,7 @@ class StaticOffsetEncoder:
         from relvec.model import validate_pairs
 
         checked, _ = validate_pairs(pairs)
-        if isinstance(self.vectors, EncoderWordVectors):
-            self.vectors.prefetch(w for pair in checked for w in pair)
+        self.vectors.prefetch(w for pair in checked for w in pair)
         oov_words = sorted({w for pair in checked for w in pair if self.vectors.lookup(w) is None})
         missing = set(oov_words)
         oov_pairs = sum(1 for a, b in checked if a in missing or b in missing)
