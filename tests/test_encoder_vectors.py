@@ -29,11 +29,12 @@ def test_word_vectors_are_mean_pooled_unit_vectors_independent_of_batching(tiny_
     from sentence_transformers import SentenceTransformer
 
     words = ["cat", "solar system", "a much longer multi word term here", "dog"]
-    vectors = EncoderWordVectors(str(tiny_dir), batch_size=2)
+    # fp32 pinned: the reference is sentence-transformers in fp32 (bf16 differs by ~4e-5)
+    vectors = EncoderWordVectors(str(tiny_dir), batch_size=2, precision="fp32")
     vectors.prefetch(words)
     batched = np.stack([vectors.lookup(w) for w in words])
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-6)
-    one_by_one = EncoderWordVectors(str(tiny_dir), batch_size=1)
+    one_by_one = EncoderWordVectors(str(tiny_dir), batch_size=1, precision="fp32")
     np.testing.assert_allclose(np.stack([one_by_one.lookup(w) for w in words]), batched, atol=1e-5)
     # the same vectors as sentence-transformers' default (mean) pooling, normalised
     reference = SentenceTransformer(str(tiny_dir), device="cpu").encode(words, normalize_embeddings=True)

@@ -81,8 +81,8 @@ def test_encode_keeps_training_mode(tiny_encoder):
     [
         ([("a", "b"), ("c",)], "pair 1"),
         ([("a", "b"), ("c", "d", "e")], "pair 1"),
-        ([("a", "  ")], "pair 0 has an empty word"),
-        ([("a", "b"), (3, "d")], "pair 1 must hold two strings"),
+        ([("a", "  ")], r"pair 0 \('a', '  '\): word '  ' is empty"),
+        ([("a", "b"), (3, "d")], r"pair 1 \(3, 'd'\): word 3 is a int, not a string"),
         ([("a", "b"), "cd"], "pair 1"),
         ("ab", "pairs must be"),
         (None, "pairs must be"),
@@ -197,12 +197,22 @@ def test_precision_resolution(monkeypatch, tiny_encoder):
     import relvec.precision as precision
 
     cpu = torch.device("cpu")
+    monkeypatch.delenv(precision.PRECISION_ENV, raising=False)
     monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: False)
     assert resolve_precision("auto", cpu) == "fp32"
     monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
     assert resolve_precision("auto", cpu) == "bf16"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("fp8", cpu)
+    # $RELVEC_PRECISION overrides the hardware's choice, and only for "auto"
+    monkeypatch.setenv(precision.PRECISION_ENV, "fp32")
+    assert resolve_precision("auto", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setenv(precision.PRECISION_ENV, "bf16")
+    assert resolve_precision("auto", cpu) == "bf16" and resolve_precision("fp32", cpu) == "fp32"
+    monkeypatch.setenv(precision.PRECISION_ENV, "fp16")
+    with pytest.raises(ValueError, match="RELVEC_PRECISION"):
+        resolve_precision("auto", cpu)
     fp32 = tiny_encoder.encode(PAIRS, precision="fp32")
     bf16 = tiny_encoder.encode(PAIRS, precision="bf16")
     assert bf16.dtype == np.float32

@@ -13,10 +13,9 @@ from safetensors.torch import load_file
 from relvec import RelationEncoder
 from relvec.data import load_relation_similarity
 from relvec.losses import NCELoss
+from relvec.checkpoint import CHECKPOINT, STATE_FILE
 from relvec.training import (
-    CHECKPOINT,
     PRESETS,
-    STATE_FILE,
     Trainer,
     TrainingArguments,
     _chunks_by_length,
@@ -172,26 +171,34 @@ def test_triplet_with_classification_trains(tmp_path, tiny_dir, relation_data):
 
 
 def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_data, monkeypatch):
+    from relvec import files
+
     args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=2, keep_checkpoint=True)
     model = RelationEncoder.from_pretrained(tiny_dir, device="cpu")
     records = load_relation_similarity(relation_data)
     trainer = Trainer(model, args, records, validation_questions(records, 2), show_progress_bar=False)
+    real_create = files.create
     calls = {"n": 0}
-    real_save = torch.save
 
-    def flaky_save(obj, path, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:  # the second epoch's checkpoint dies half-written
-            Path(path).write_bytes(b"partial")
-            raise OSError("disk full")
-        return real_save(obj, path, *a, **k)
+    def flaky_create(path, write):
+        if path.name == "optimizer.safetensors":
+            calls["n"] += 1
+            if calls["n"] == 2:  # the second epoch's checkpoint dies half-written
+                path.write_bytes(b"partial")
+                raise OSError("disk full")
+        return real_create(path, write)
 
-    monkeypatch.setattr(torch, "save", flaky_save)
+    monkeypatch.setattr(files, "create", flaky_create)
+    import relvec.checkpoint
+
+    monkeypatch.setattr(relvec.checkpoint, "create", flaky_create)
     with pytest.raises(OSError, match="disk full"):
         trainer.train()
-    state = json.loads((Path(args.output_dir) / CHECKPOINT / STATE_FILE).read_text())
+    out = Path(args.output_dir)
+    state = json.loads((out / CHECKPOINT / STATE_FILE).read_text())
     assert state["epoch"] == 1  # the complete epoch-1 checkpoint is still the one that loads
-    monkeypatch.setattr(torch, "save", real_save)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # the half-written folder is gone
+    monkeypatch.undo()
     resumed = Trainer(
         RelationEncoder.from_pretrained(tiny_dir, device="cpu"),
         args,
@@ -201,9 +208,13 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_dat
     )
     assert resumed._resume() == 1
     # A crash between the two renames of a swap leaves only the previous folder: it is still found.
-    out = Path(args.output_dir)
     (out / CHECKPOINT).rename(out / f".{CHECKPOINT}.old-12345")
     assert resumed._resume() == 1
+    assert (out / CHECKPOINT / STATE_FILE).is_file() and not (out / f".{CHECKPOINT}.old-12345").exists()
+    # A checkpoint whose files do not match its manifest (e.g. half deleted) is never loaded.
+    (out / CHECKPOINT / "optimizer.safetensors").unlink()
+    with pytest.warns(UserWarning, match="no complete checkpoint"):
+        assert resumed._resume() == 0
 
 
 def test_resume_refuses_changed_arguments(tmp_path, tiny_dir, relation_data):

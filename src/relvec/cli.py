@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.data import DataFormatError, iter_jsonl
+from relvec.data import DataFormatError, iter_json_values
+from relvec.files import iter_lines, short_repr, write_file
+from relvec.text import word_problem
 
 if TYPE_CHECKING:
     from relvec.training import TrainingArguments
@@ -169,36 +171,54 @@ def _progress() -> bool:
 
 
 def _write_text(path: str | Path, text: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text, encoding="utf-8")
+    from relvec.files import write_text
+
+    write_text(path, text)
 
 
 # ---------------------------------------------------------------------------- embed
 def parse_pair_argument(text: str) -> tuple[str, str]:
     parts = text.split(":")
     if len(parts) != 2:
-        raise ValueError(f"pair {text!r} must look like head:tail (use --input for words containing ':')")
+        raise ValueError(f"pair {short_repr(text)} must look like head:tail (use --input for words containing ':')")
+    _check_words(parts, f"pair argument {short_repr(text)}")
     return parts[0], parts[1]
 
 
+def _check_words(words: Sequence[Any], where: str) -> None:
+    for word in words:
+        problem = word_problem(word)
+        if problem:
+            raise ValueError(f"{where}: word {short_repr(word)} {problem}")
+
+
 def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
+    """Pairs from a TSV (head<TAB>tail) or JSONL ({"head", "tail"} or [head, tail]) file; errors name file:line."""
     path = Path(path)
-    if path.suffix == ".jsonl":
-        pairs = []
-        for number, obj in iter_jsonl(path):
-            if "head" not in obj or "tail" not in obj:
-                raise DataFormatError(f"{path}:{number}: expected fields 'head' and 'tail'")
-            pairs.append((obj["head"], obj["tail"]))
-        return pairs
     pairs = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    if path.suffix == ".jsonl":
+        for number, value in iter_json_values(path):
+            if isinstance(value, dict) and "head" in value and "tail" in value:
+                pair = [value["head"], value["tail"]]
+            elif isinstance(value, list) and len(value) == 2:
+                pair = value
+            else:
+                raise DataFormatError(
+                    f"{path}:{number}: expected {{'head', 'tail'}} or [head, tail], got {short_repr(value)}"
+                )
+            _check_words(pair, f"{path}:{number}")
+            pairs.append((pair[0], pair[1]))
+    else:
+        for number, line in iter_lines(path):
             if not line.strip():
                 continue
-            cols = line.rstrip("\n").split("\t")
+            cols = line.split("\t")
             if len(cols) != 2:
                 raise DataFormatError(f"{path}:{number}: expected two tab-separated columns, got {len(cols)}")
+            _check_words(cols, f"{path}:{number}")
             pairs.append((cols[0], cols[1]))
+    if not pairs:
+        raise DataFormatError(f"{path}: no pairs")
     return pairs
 
 
@@ -220,14 +240,14 @@ def cmd_embed(args: argparse.Namespace) -> int:
         show_progress_bar=None if _progress() else False,
     )
     if args.output and args.output.endswith(".npy"):
-        np.save(args.output, vectors)
+        write_file(args.output, lambda p: np.save(p, vectors, allow_pickle=False))
     else:
         lines = (
             json.dumps({"head": h, "tail": t, "vector": [round(float(x), 7) for x in v]}, ensure_ascii=False)
             for (h, t), v in zip(pairs, vectors, strict=True)
         )
         if args.output:
-            Path(args.output).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            _write_text(args.output, "".join(line + "\n" for line in lines))
         else:
             for line in lines:
                 print(line)
@@ -619,9 +639,17 @@ def _print_epoch(record: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from relvec.checkpoint import finished_run
     from relvec.training import train
 
     arguments = arguments_from_cli(args)
+    done = finished_run(Path(arguments.output_dir)) if args.resume else None
+    if done is not None:
+        print(
+            f"{arguments.output_dir}: training already finished (best epoch {done.get('best_epoch')}); "
+            "nothing to resume",
+            file=sys.stderr,
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         train(

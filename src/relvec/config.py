@@ -8,12 +8,12 @@ Keys this version does not know are kept in ``extra`` and written back unchanged
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from relvec.files import read_json, write_json
 from relvec.prompts import DEFAULT_TEMPLATE, resolve_template
 
 CONFIG_NAME = "relvec_config.json"
@@ -66,19 +66,14 @@ class RelvecConfig:
         return cls(**kwargs)
 
     def save(self, directory: str | Path) -> Path:
-        path = Path(directory) / CONFIG_NAME
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        return write_json(Path(directory) / CONFIG_NAME, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> RelvecConfig:
         path = Path(path)
         if path.is_dir():
             path = path / CONFIG_NAME
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+        data = read_json(path)
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
         try:
@@ -112,7 +107,7 @@ def read_typed_config(folder: str | Path, model_type: str) -> dict[str, Any] | N
     path = Path(folder) / CONFIG_NAME
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("model_type") != model_type:
         return None
     version = data.get("format_version", 1)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from relvec.files import FileFormatError, iter_lines, short_repr
+from relvec.text import word_problem
+
 DATA_ENV = "RELVEC_DATA"
 ANALOGY_DATASETS = (
     "sat_full",
@@ -36,8 +39,8 @@ Pair = tuple[str, str]
 T = TypeVar("T")
 
 
-class DataFormatError(ValueError):
-    """A data file that does not follow its schema; the message names file, line and reason."""
+# A data file that does not follow its schema; the message names file, line and reason.
+DataFormatError = FileFormatError
 
 
 @dataclass(frozen=True)
@@ -90,29 +93,31 @@ def data_dir(path: str | Path | None = None) -> Path:
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; bad JSON names file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict):
-                raise DataFormatError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
-            yield number, obj
+    for number, obj in iter_json_values(path):
+        if not isinstance(obj, dict):
+            raise DataFormatError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+        yield number, obj
+
+
+def iter_json_values(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, value)`` for each non-blank line of a UTF-8 JSONL file; errors name file and line."""
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+        yield number, value
 
 
 def _pair(value: Any, where: str, what: str) -> Pair:
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != 2
-        or not all(isinstance(w, str) and w.strip() for w in value)
-    ):
-        raise DataFormatError(f"{where}: {what} must be a pair of two non-empty strings, got {value!r}")
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise DataFormatError(f"{where}: {what} must be a pair of two non-empty strings, got {short_repr(value)}")
+    for word in value:
+        problem = word_problem(word)
+        if problem:
+            raise DataFormatError(f"{where}: {what} {short_repr(value)}: word {short_repr(word)} {problem}")
     return value[0], value[1]
 
 
@@ -159,7 +164,8 @@ def _analogy_question(obj: dict[str, Any], where: str) -> AnalogyQuestion:
     choices = tuple(_pair(c, where, f"choice {i}") for i, c in enumerate(raw_choices))
     answer = obj["answer"]
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(choices):
-        raise DataFormatError(f"{where}: 'answer' must be an index into {len(choices)} choices, got {answer!r}")
+        size = len(choices)
+        raise DataFormatError(f"{where}: 'answer' must be an index into {size} choices, got {short_repr(answer)}")
     return AnalogyQuestion(stem, choices, answer, str(obj.get("prefix", "")))
 
 
@@ -308,8 +314,9 @@ def load_lexical_file(path: str | Path) -> list[LexicalExample]:
     for number, obj in iter_jsonl(path):
         where = f"{path}:{number}"
         for key in ("head", "tail", "relation"):
-            if not isinstance(obj.get(key), str) or not obj[key].strip():
-                raise DataFormatError(f"{where}: field {key!r} must be a non-empty string")
+            problem = word_problem(obj.get(key)) if key in obj else "is missing"
+            if problem:
+                raise DataFormatError(f"{where}: field {key!r} {problem}")
         examples.append(LexicalExample(obj["head"], obj["tail"], obj["relation"]))
     if not examples:
         raise DataFormatError(f"{path}: no examples")

@@ -11,6 +11,7 @@ they know every term, multi-word ones included.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,16 @@ class EncoderWordVectors:
 
     lowercase = False  # the encoder sees the term as written
 
-    def __init__(self, backbone: str, batch_size: int = 64, max_length: int = 32, precision: str = "auto") -> None:
+    def __init__(
+        self,
+        backbone: str,
+        batch_size: int = 64,
+        max_length: int = 32,
+        precision: str = "auto",
+        local_files_only: bool = False,
+        referrer: str = "",
+    ) -> None:
+        """``local_files_only``: never download (set when a saved folder, ``referrer``, names the backbone)."""
         from transformers import AutoModel, AutoTokenizer
 
         if batch_size < 1 or max_length < 3:
@@ -41,8 +51,18 @@ class EncoderWordVectors:
         source = local_path(backbone)
         self.backbone = canonical_name(backbone)
         self.name = ENCODER_PREFIX + self.backbone
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModel.from_pretrained(source).eval()
+        local_only = local_files_only or Path(source).is_dir()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            self.model = AutoModel.from_pretrained(source, local_files_only=local_only).eval()
+        except OSError as exc:
+            if not local_files_only:
+                raise
+            raise ValueError(
+                f"{referrer or 'the model'} takes its word vectors from backbone {self.backbone!r}, which is not "
+                "available locally; relvec never downloads what a saved folder names. Download it first "
+                f"(or name it yourself, e.g. offset:{self.name})"
+            ) from exc
         self.batch_size = batch_size
         self.max_length = max_length
         self.precision = resolve_precision(precision, self.model.device)

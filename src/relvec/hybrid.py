@@ -12,7 +12,6 @@ reversing both pairs only flips the sign of both offsets.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 from relvec import __version__
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
+from relvec.files import save_into, write_json
 from relvec.model import RelationEncoder, validate_pairs
 from relvec.static import StaticOffsetEncoder
 
@@ -130,12 +130,8 @@ class HybridEncoder:
         model instead of writing a copy.
         """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if prompt_path is None:
-            self.prompt.save_pretrained(directory / _PROMPT_DIR)
-        elif not (directory / prompt_path).is_dir():
+        if prompt_path is not None and not (directory / prompt_path).is_dir():
             raise ValueError(f"prompt_path {prompt_path!r} is not a folder relative to {directory}")
-        self.static.save_pretrained(directory / _STATIC_DIR)
         config = {
             "format_version": FORMAT_VERSION,
             "model_type": HYBRID_MODEL_TYPE,
@@ -147,8 +143,14 @@ class HybridEncoder:
             "static_vectors": self.static.vectors.name,
             "relvec_version": __version__,
         }
-        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        return directory
+
+        def write(staging: Path) -> None:
+            if prompt_path is None:
+                self.prompt.save_pretrained(staging / _PROMPT_DIR)
+            self.static.save_pretrained(staging / _STATIC_DIR)
+            write_json(staging / CONFIG_NAME, config)
+
+        return save_into(directory, write, last=(CONFIG_NAME,))
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, weight: float | None = None, **prompt_kwargs: Any) -> HybridEncoder:
@@ -158,8 +160,14 @@ class HybridEncoder:
         config = read_hybrid_config(directory)
         if config is None:
             raise ValueError(f"{directory} is not a hybrid model folder (no {CONFIG_NAME} with model_type 'hybrid')")
-        prompt = load_model(str(directory / config.get("prompt", _PROMPT_DIR)), **prompt_kwargs)
-        static = StaticOffsetEncoder.from_pretrained(directory / config.get("static", _STATIC_DIR))
+        parts = {}
+        for key, default in (("prompt", _PROMPT_DIR), ("static", _STATIC_DIR)):
+            part = directory / str(config.get(key, default))
+            if not part.is_dir():  # a side file names folders, never a hub id to download
+                raise ValueError(f"{directory / CONFIG_NAME}: its {key} part {part} is not a folder")
+            parts[key] = part
+        prompt = load_model(str(parts["prompt"]), **prompt_kwargs)
+        static = StaticOffsetEncoder.from_pretrained(parts["static"])
         chosen = float(config.get("weight", 1.0)) if weight is None else weight
         bidirectional = bool(config.get("bidirectional", False))  # absent in older hybrid folders
         return cls(prompt, static, chosen, name_or_path=str(directory), bidirectional=bidirectional)
@@ -237,6 +245,6 @@ def build_selected_hybrid(
     static = StaticOffsetEncoder.from_pretrained(vectors)
     weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar, bidirectional)
     model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir), bidirectional=bidirectional)
-    model.save_pretrained(output_dir, prompt_path=prompt_path)
-    (Path(output_dir) / "weight_selection.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    write_json(Path(output_dir) / "weight_selection.json", rows)
+    model.save_pretrained(output_dir, prompt_path=prompt_path)  # its side file, written last, marks it complete
     return model, rows

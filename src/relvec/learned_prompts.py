@@ -17,7 +17,6 @@ prompt-generation study. The result is a relvec model folder whose config carrie
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,12 @@ from torch import nn
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import DEFAULT_POOLING, LEARNED_METHODS, POOLING_MODES
 from relvec.data import RelationRecord, augment_negatives, load_relation_similarity
+from relvec.files import write_json, write_text
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.model import RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
 from relvec.prompts import PromptShape
+from relvec.validation import PROMPT_SEARCH_RANGES, check_ranges
 
 SEARCH_LOG = "prompt_search.json"
 TEMPLATE_FILE = "template.txt"
@@ -92,16 +93,7 @@ class PromptSearchArguments:
         _choice("loss", self.loss, LOSSES)
         _choice("precision", self.precision, PRECISIONS)
         PromptShape.parse(self.shape)
-        for name in ("num_positive", "num_negative", "iterations", "relations_per_batch", "top_k", "epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.num_positive < 2:
-            raise ValueError(f"num_positive must be >= 2 for a contrastive loss, got {self.num_positive}")
-        for name in ("temperature", "learning_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        check_ranges(self, PROMPT_SEARCH_RANGES)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -331,7 +323,7 @@ def search_prompt(
         log = autoprompt(model, records, args, on_iteration)
         model.config.prompt = {**model.config.prompt, "settings": args.settings()}
         model.save_pretrained(out)
-        (out / TEMPLATE_FILE).write_text(model.config.template + "\n", encoding="utf-8")
+        write_text(out / TEMPLATE_FILE, model.config.template + "\n")
         payload: dict[str, Any] = {"arguments": args.to_dict(), "log": log}
     else:
         valid = load_relation_similarity(args.data, "valid", args.data_dir)
@@ -339,5 +331,5 @@ def search_prompt(
         payload = {"arguments": args.to_dict(), "history": model.config.training.get("history", [])}
         model.config.training = {}  # the backbone itself is untuned: later fine-tuning starts here
         model.save_pretrained(out)
-    (out / SEARCH_LOG).write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out / SEARCH_LOG, payload)
     return model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,9 +17,11 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 from relvec import __version__
 from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
 from relvec.config import CONFIG_NAME, RelvecConfig
+from relvec.files import save_into, short_repr, write_json
 from relvec.pooling import pool
 from relvec.precision import autocast, resolve_precision
 from relvec.prompts import MASK, SUBJ, PromptShape, fill, resolve_template
+from relvec.text import word_problem
 
 Pair = tuple[str, str]
 PROMPT_ENCODER_FILE = "prompt_encoder.safetensors"
@@ -38,11 +39,16 @@ class PromptFeatures:
 
 
 def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
-    """Check pairs and return them stripped, with a flag telling whether a single pair was given."""
+    """Check pairs and return them stripped, with a flag telling whether a single pair was given.
+
+    Errors name the pair's index and the offending word (see :func:`relvec.text.word_problem`).
+    """
     if _is_pair_like(pairs) and all(isinstance(x, str) for x in pairs):
         return [_check_pair(0, pairs)], True
+    if isinstance(pairs, np.ndarray) and pairs.ndim == 0:
+        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got a 0-d array {short_repr(pairs)}")
     if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence | np.ndarray):
-        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got {pairs!r}")
+        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got {short_repr(pairs)}")
     return [_check_pair(i, p) for i, p in enumerate(pairs)], False
 
 
@@ -54,12 +60,11 @@ def _check_pair(index: int, pair: Any) -> Pair:
     if isinstance(pair, np.ndarray):
         pair = pair.tolist()
     if not _is_pair_like(pair):
-        raise ValueError(f"pair {index} must be a sequence of exactly two strings, got {pair!r}")
+        raise ValueError(f"pair {index} must be a sequence of exactly two strings, got {short_repr(pair)}")
     for word in pair:
-        if not isinstance(word, str):
-            raise ValueError(f"pair {index} must hold two strings, got {pair!r} ({type(word).__name__})")
-        if not word.strip():
-            raise ValueError(f"pair {index} has an empty word: {pair!r}")
+        problem = word_problem(word)
+        if problem:
+            raise ValueError(f"pair {index} {short_repr(pair)}: word {short_repr(word)} {problem}")
     return pair[0].strip(), pair[1].strip()
 
 
@@ -85,6 +90,8 @@ class RelationEncoder(nn.Module):
         if (self.config.prompt.get("method") == "ptuning") != (prompt_encoder is not None):
             raise ValueError("a P-tuning prompt needs a prompt encoder, and a prompt encoder needs a P-tuning prompt")
         self.prompt_encoder = prompt_encoder
+        _check_max_length(self.config.max_length, backbone)
+        _check_trigger_ids(self.config.prompt, backbone, tokenizer)
         self._truncation_warned = False
         self.name_or_path = self.config.backbone
         if device is None:
@@ -101,17 +108,21 @@ class RelationEncoder(nn.Module):
         pooling: str | None = None,
         max_length: int | None = None,
         device: str | torch.device | None = None,
+        local_files_only: bool = False,
         **model_kwargs: Any,
     ) -> RelationEncoder:
         """Load a trained relvec folder (which carries its own settings) or a plain backbone.
 
-        Explicit ``template`` / ``pooling`` / ``max_length`` override what a folder carries.
+        Explicit ``template`` / ``pooling`` / ``max_length`` override what a folder carries. A local
+        folder never touches the network; a hub id does unless ``local_files_only`` (or ``HF_HUB_OFFLINE``).
         """
         name = canonical_name(str(name_or_path))
         source = local_path(name)
-        saved = _load_saved_config(source)
-        backbone = AutoModel.from_pretrained(source, **model_kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        saved = _load_saved_config(source, local_files_only)
+        local_files_only = local_files_only or Path(source).is_dir()
+        _check_tokenizer_files(source)
+        backbone = AutoModel.from_pretrained(source, local_files_only=local_files_only, **model_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
         if saved is None:
             saved = _config_from_relbert(backbone) or RelvecConfig(backbone=name)
         if saved.prompt and template is not None and resolve_template(template) != saved.template:
@@ -127,24 +138,31 @@ class RelationEncoder(nn.Module):
         return model
 
     def save_pretrained(self, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
-        """Write backbone + tokenizer in HF format, the relvec side file, and sentence-transformers files."""
+        """Write backbone + tokenizer in HF format, the relvec side file, and sentence-transformers files.
+
+        Every file is written to a staging folder first and renamed into ``directory``, so no file is
+        ever seen half-written.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.backbone.save_pretrained(directory, safe_serialization=True)
-        self.tokenizer.save_pretrained(directory)
         config = RelvecConfig.from_dict(self.config.to_dict())
         config.relvec_version = __version__
         if training is not None:
             config.training = training
-        if self.prompt_encoder is not None:
-            from safetensors.torch import save_file
 
-            state = {k: v.detach().contiguous().cpu() for k, v in self.prompt_encoder.state_dict().items()}
-            save_file(state, str(directory / PROMPT_ENCODER_FILE))
-        config.save(directory)
+        def write(staging: Path) -> None:
+            self.backbone.save_pretrained(staging, safe_serialization=True)
+            self.tokenizer.save_pretrained(staging)
+            if self.prompt_encoder is not None:
+                from safetensors.torch import save_file
+
+                state = {k: v.detach().contiguous().cpu() for k, v in self.prompt_encoder.state_dict().items()}
+                save_file(state, str(staging / PROMPT_ENCODER_FILE))
+            else:  # sentence-transformers cannot reproduce continuous prompts
+                self._write_sentence_transformers_files(staging)
+            config.save(staging)
+
+        save_into(directory, write, last=(CONFIG_NAME,))
         self.config = config
-        if self.prompt_encoder is None:  # sentence-transformers cannot reproduce continuous prompts
-            self._write_sentence_transformers_files(directory)
         return directory
 
     def _write_sentence_transformers_files(self, directory: Path) -> None:
@@ -154,13 +172,12 @@ class RelationEncoder(nn.Module):
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         ]
-        _write_json(directory / "modules.json", modules)
-        _write_json(
+        write_json(directory / "modules.json", modules)
+        write_json(
             directory / "sentence_bert_config.json",
             {"max_seq_length": self.config.max_length, "do_lower_case": False},
         )
-        (directory / "1_Pooling").mkdir(exist_ok=True)
-        _write_json(
+        write_json(
             directory / "1_Pooling" / "config.json",
             {"word_embedding_dimension": self.embedding_dim, "pooling_mode_mean_tokens": True},
         )
@@ -213,6 +230,7 @@ class RelationEncoder(nn.Module):
         """Tokenize validated pairs without padding; truncate (keeping the final special token)."""
         if not pairs:
             return []
+        self._check_words_have_tokens(pairs)
         if self.config.prompt:
             return self._tokenize_learned(pairs)
         texts = self.prompts(pairs)
@@ -234,6 +252,20 @@ class RelationEncoder(nn.Module):
                 )
             out.append(PromptFeatures(ids, index))
         return out
+
+    def _check_words_have_tokens(self, pairs: Sequence[Pair]) -> None:
+        """Reject words this tokenizer turns into nothing (only words outside printable ASCII can be)."""
+        odd = sorted({w for pair in pairs for w in pair if not (w.isascii() and w.isprintable())})
+        if not odd:
+            return
+        ids = self.tokenizer(odd, add_special_tokens=False, verbose=False)["input_ids"]
+        empty = {w for w, tokens in zip(odd, ids, strict=True) if not tokens}
+        for i, pair in enumerate(pairs):
+            for word in pair:
+                if word in empty:
+                    raise ValueError(
+                        f"pair {i} {short_repr(pair)}: word {short_repr(word)} has no tokens for this tokenizer"
+                    )
 
     def _tokenize_learned(self, pairs: Sequence[Pair]) -> list[PromptFeatures]:
         """Build ids slot by slot: triggers, the words' own tokens, the mask; positions are exact by construction."""
@@ -392,11 +424,7 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _load_saved_config(source: str) -> RelvecConfig | None:
+def _load_saved_config(source: str, local_files_only: bool = False) -> RelvecConfig | None:
     path = Path(source)
     looks_local = source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
     if looks_local and not path.exists():
@@ -405,15 +433,15 @@ def _load_saved_config(source: str) -> RelvecConfig | None:
         return RelvecConfig.load(path) if (path / CONFIG_NAME).exists() else None
     if path.exists():
         raise ValueError(f"{source} is a file; expected a model folder or a hub id")
-    return _hub_config(source)
+    return _hub_config(source, local_files_only)
 
 
-def _hub_config(repo_id: str) -> RelvecConfig | None:
+def _hub_config(repo_id: str, local_files_only: bool = False) -> RelvecConfig | None:
     """Fetch ``relvec_config.json`` of a hub repo through the normal hub path (honours HF_HUB_OFFLINE)."""
     try:
         from huggingface_hub import hf_hub_download
 
-        return RelvecConfig.load(hf_hub_download(repo_id, CONFIG_NAME))
+        return RelvecConfig.load(hf_hub_download(repo_id, CONFIG_NAME, local_files_only=local_files_only))
     except ValueError:
         raise
     except Exception:  # missing file, offline, unknown repo: treat as a plain backbone
@@ -431,3 +459,41 @@ def _config_from_relbert(backbone: PreTrainedModel) -> RelvecConfig | None:
         max_length=int(info.get("max_length", 64)),
         backbone=str(backbone.config.name_or_path),
     )
+
+
+# Files of which a local folder needs at least one for AutoTokenizer to build a tokenizer.
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
+# Architectures whose position ids start after the padding index (position table = max length + pad + 1).
+_PADDED_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "mpnet", "camembert", "longformer", "data2vec-text"}
+
+
+def _check_tokenizer_files(source: str) -> None:
+    folder = Path(source)
+    if folder.is_dir() and not any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        raise ValueError(f"{folder} has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); cannot load it")
+
+
+def position_limit(backbone: PreTrainedModel) -> int | None:
+    """The longest input the backbone's position table allows, or None when it has no such limit."""
+    size = getattr(backbone.config, "max_position_embeddings", None)
+    if not isinstance(size, int) or size <= 0:
+        return None
+    if getattr(backbone.config, "model_type", "") in _PADDED_POSITIONS:
+        size -= int(getattr(backbone.config, "pad_token_id", 1) or 0) + 1
+    return size
+
+
+def _check_max_length(max_length: int, backbone: PreTrainedModel) -> None:
+    limit = position_limit(backbone)
+    if limit is not None and max_length > limit:
+        raise ValueError(f"max_length={max_length} exceeds the backbone's {limit} positions; use at most {limit}")
+
+
+def _check_trigger_ids(prompt: dict[str, Any], backbone: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+    """AutoPrompt trigger ids must index the backbone's vocabulary."""
+    if prompt.get("method") != "autoprompt":
+        return
+    size = min(int(backbone.get_input_embeddings().num_embeddings), len(tokenizer))
+    bad = [i for i in prompt.get("trigger_ids", []) if not 0 <= i < size]
+    if bad:
+        raise ValueError(f"autoprompt trigger_ids {short_repr(bad)} are outside the vocabulary of {size} tokens")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# Read only when precision is "auto": forces fp32, bf16 or the hardware's choice (e.g. to test bf16 anywhere).
+PRECISION_ENV = "RELVEC_PRECISION"
 
 
 @lru_cache(maxsize=1)
@@ -31,11 +34,19 @@ def cpu_has_fast_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """Map ``"auto"`` to ``"bf16"`` or ``"fp32"`` for the given device; validate the others."""
+    """Map ``"auto"`` to ``"bf16"`` or ``"fp32"`` for the given device; validate the others.
+
+    ``"auto"`` honours ``$RELVEC_PRECISION`` (fp32, bf16 or auto) before asking the hardware.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision != "auto":
         return precision
+    forced = os.environ.get(PRECISION_ENV, "auto").strip().lower() or "auto"
+    if forced not in PRECISIONS:
+        raise ValueError(f"${PRECISION_ENV} must be one of {', '.join(PRECISIONS)}, got {forced!r}")
+    if forced != "auto":
+        return forced
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu":

@@ -14,11 +14,13 @@ from relvec.data import (
     ANALOGY_DATASETS,
     LEXICAL_DATASETS,
     analogy_path,
+    iter_json_values,
     lexical_relation_path,
     load_analogy,
     load_lexical_relation,
     load_relation_similarity,
 )
+from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
 from relvec.loading import model_identity, same_model
 from relvec.model import Pair, validate_pairs
 
@@ -141,10 +143,7 @@ class RelationIndex:
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / _VECTORS_FILE, self.vectors)
-        lines = (json.dumps(list(p), ensure_ascii=False) + "\n" for p in self.pairs)
-        (directory / _PAIRS_FILE).write_text("".join(lines), encoding="utf-8")
+        lines = "".join(json.dumps(list(p), ensure_ascii=False) + "\n" for p in self.pairs)
         meta = {
             "format_version": INDEX_FORMAT_VERSION,
             "size": len(self),
@@ -152,8 +151,13 @@ class RelationIndex:
             "backend": self.backend,
             "model": self.identity,
         }
-        (directory / _INDEX_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return directory
+
+        def write(staging: Path) -> None:
+            create(staging / _VECTORS_FILE, lambda p: np.save(p, self.vectors, allow_pickle=False))
+            create(staging / _PAIRS_FILE, lambda p: p.write_text(lines, encoding="utf-8"))
+            write_json(staging / _INDEX_FILE, meta)
+
+        return save_into(directory, write, last=(_INDEX_FILE,))
 
     @classmethod
     def load(cls, directory: str | Path, backend: str | None = None) -> RelationIndex:
@@ -161,19 +165,23 @@ class RelationIndex:
         meta_path = directory / _INDEX_FILE
         if not meta_path.is_file():
             raise ValueError(f"{directory} is not a relvec index (no {_INDEX_FILE})")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if int(meta.get("format_version", 0)) > INDEX_FORMAT_VERSION:
+        meta = read_json(meta_path)
+        version = meta.get("format_version", 0) if isinstance(meta, dict) else None
+        if not isinstance(version, int) or not isinstance(meta.get("model"), dict):
+            raise FileFormatError(f"{meta_path}: not a relvec index description")
+        if version > INDEX_FORMAT_VERSION:
             raise ValueError(f"{meta_path} was written by a newer relvec; upgrade relvec")
-        pairs = [(obj[0], obj[1]) for _, obj in _iter_json_lines(directory / _PAIRS_FILE)]
-        vectors = np.load(directory / _VECTORS_FILE)
+        pairs_path = directory / _PAIRS_FILE
+        pairs = []
+        for number, value in iter_json_values(pairs_path):
+            if not isinstance(value, list) or len(value) != 2 or not all(isinstance(w, str) for w in value):
+                raise FileFormatError(f"{pairs_path}:{number}: expected [head, tail], got {short_repr(value)}")
+            pairs.append((value[0], value[1]))
+        try:
+            vectors = np.load(directory / _VECTORS_FILE, allow_pickle=False)
+        except ValueError as exc:  # a pickled object array, or not an .npy file
+            raise FileFormatError(f"{directory / _VECTORS_FILE}: not a plain .npy matrix ({exc})") from None
         return cls(pairs, vectors, meta["model"], backend or meta.get("backend", "exact"))
-
-
-def _iter_json_lines(path: Path) -> Iterable[tuple[int, list[str]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, json.loads(line)
 
 
 def dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOURCES) -> list[Pair]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import torch
 from relvec import __version__
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.encoder_vectors import EncoderWordVectors, is_encoder_spec
+from relvec.files import FileFormatError, iter_lines, save_into, write_file, write_json, write_text
 
 Pair = tuple[str, str]
 GLOVE_NAME = "glove-6b-50d"
@@ -83,18 +83,21 @@ class WordVectors:
     @classmethod
     def from_folder(cls, folder: str | Path, name: str = "", lowercase: bool = True) -> WordVectors:
         folder = Path(folder)
-        words = (folder / _VOCAB_FILE).read_text(encoding="utf-8").split("\n")
-        if words and words[-1] == "":
-            words.pop()
-        return cls(words, np.load(folder / _VECTORS_FILE, mmap_mode="r"), name=name, lowercase=lowercase)
+        words = [line for _, line in iter_lines(folder / _VOCAB_FILE)]
+        try:
+            matrix = np.load(folder / _VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:  # a pickled object array, or not an .npy file at all
+            raise FileFormatError(f"{folder / _VECTORS_FILE}: not a plain .npy matrix ({exc})") from None
+        return cls(words, matrix, name=name, lowercase=lowercase)
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         bad = [w for w in self.words if "\n" in w]
         if bad:
             raise ValueError(f"cannot save words containing a newline: {bad[:3]!r}")
-        np.save(folder / _VECTORS_FILE, np.asarray(self.matrix, dtype=np.float32))
-        (folder / _VOCAB_FILE).write_text("".join(w + "\n" for w in self.words), encoding="utf-8")
+        matrix = np.asarray(self.matrix, dtype=np.float32)
+        write_file(folder / _VECTORS_FILE, lambda p: np.save(p, matrix, allow_pickle=False))
+        write_text(folder / _VOCAB_FILE, "".join(w + "\n" for w in self.words))
 
 
 class StaticOffsetEncoder:
@@ -130,7 +133,9 @@ class StaticOffsetEncoder:
                 f"{folder} is not a static-offset folder (no {CONFIG_NAME} with model_type {STATIC_MODEL_TYPE!r})"
             )
         if is_encoder_spec(config.get("vectors", "")):  # a reference to a backbone, no vector file
-            return cls(EncoderWordVectors.from_spec(config["vectors"]), name_or_path=str(folder))
+            # named by a file, not by the user: resolved from local files only, never downloaded
+            vectors = EncoderWordVectors.from_spec(config["vectors"], local_files_only=True, referrer=str(folder))
+            return cls(vectors, name_or_path=str(folder))
         vectors = WordVectors.from_folder(
             folder, name=config.get("vectors", ""), lowercase=config.get("lowercase", True)
         )
@@ -138,8 +143,6 @@ class StaticOffsetEncoder:
 
     def save_pretrained(self, directory: str | Path) -> Path:
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.vectors.save(directory)
         config = {
             "format_version": FORMAT_VERSION,
             "model_type": STATIC_MODEL_TYPE,
@@ -148,8 +151,12 @@ class StaticOffsetEncoder:
             "embedding_dim": self.embedding_dim,
             "relvec_version": __version__,
         }
-        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        return directory
+
+        def write(staging: Path) -> None:
+            self.vectors.save(staging)
+            write_json(staging / CONFIG_NAME, config)
+
+        return save_into(directory, write, last=(CONFIG_NAME,))
 
     def encode(
         self,

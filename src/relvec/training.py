@@ -13,9 +13,7 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import random
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +27,17 @@ from tqdm.auto import tqdm
 
 from relvec import __version__
 from relvec.backbones import DEFAULT_BACKBONE
+from relvec.checkpoint import (
+    CHECKPOINT,
+    HISTORY_FILE,
+    WEIGHTS_FILE,
+    best_weights_file,
+    finished_run,
+    load_extra,
+    load_state,
+    recover_checkpoint,
+    save_checkpoint,
+)
 from relvec.config import DEFAULT_MAX_LENGTH, DEFAULT_POOLING, POOLING_MODES
 from relvec.data import (
     AnalogyQuestion,
@@ -38,16 +47,24 @@ from relvec.data import (
     group_by_parent,
     load_relation_similarity,
 )
-from relvec.hybrid import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS, parse_weights
+from relvec.files import (
+    FileFormatError,
+    read_json,
+    remove,
+    short_repr,
+    sweep_temporaries,
+    write_file,
+    write_json,
+    write_text,
+)
+from relvec.hybrid import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS, parse_weights, read_hybrid_config
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.model import PromptFeatures, RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
 from relvec.prompts import resolve_template
+from relvec.validation import TRAINING_RANGES, check_ranges
 
-CHECKPOINT = "checkpoint"
-STATE_FILE = "trainer_state.json"
 LOG_FILE = "train_log.jsonl"
-HISTORY_FILE = "history.json"
 PLOT_FILE = "training_curve.png"
 SELECT_ON = ("semeval_valid", "last")
 
@@ -143,25 +160,10 @@ class TrainingArguments:
         _choice("select_on", self.select_on, SELECT_ON)
         if self.preset is not None:
             _choice("preset", self.preset, tuple(PRESETS))
-        for name in ("max_length", "num_positive", "num_negative", "epochs", "chunk_size"):
-            _positive_int(name, getattr(self, name))
         for f in dataclasses.fields(self):
             if f.type in ("bool", bool) and not isinstance(getattr(self, f.name), bool):
-                raise ValueError(f"{f.name} must be true or false, got {getattr(self, f.name)!r}")
-        if self.num_positive < 2:
-            raise ValueError(f"num_positive must be >= 2 for a contrastive loss, got {self.num_positive}")
-        for name in ("warmup_steps", "seed", "validation_questions_per_relation"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("temperature", "learning_rate"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("margin", "weight_decay"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+                raise ValueError(f"{f.name} must be true or false, got {short_repr(getattr(self, f.name))}")
+        check_ranges(self, TRAINING_RANGES)
         weights = parse_weights(self.hybrid_weights)
         if not weights:
             raise ValueError("hybrid_weights must list at least one weight")
@@ -192,13 +194,15 @@ class TrainingArguments:
     def from_file(cls, path: str | Path, **overrides: Any) -> TrainingArguments:
         """Read JSON or YAML (by extension); a ``preset`` key there is expanded first."""
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            data = yaml.safe_load(text) or {}
+            try:
+                data = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+                raise ValueError(f"{path}: cannot read the YAML config ({short_repr(str(exc), 200)})") from None
         else:
-            data = json.loads(text)
+            data = read_json(path)
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of training arguments")
         preset = overrides.get("preset") or data.get("preset")
@@ -212,11 +216,6 @@ class TrainingArguments:
 def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 # ---------------------------------------------------------------------------- data preparation
@@ -370,13 +369,21 @@ class Trainer:
 
     # -------------------------------------------------------------- public
     def train(self, resume: bool = False) -> RelationEncoder:
-        """Run every remaining epoch and return the selected model (also saved to ``output_dir``)."""
+        """Run every remaining epoch and return the selected model (also saved to ``output_dir``).
+
+        With ``resume``, a finished run is returned as saved, and an interrupted one continues from its
+        newest complete checkpoint; the result equals an uninterrupted run's.
+        """
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        if resume and (finished := self._already_finished()) is not None:
+            return finished
         with torch.random.fork_rng(devices=[]):  # leave the caller's RNG untouched
             torch.manual_seed(self.args.seed)
             start = self._resume() if resume else 0
             if start == 0:
-                (self.output_dir / LOG_FILE).write_text("", encoding="utf-8")
+                remove(self.output_dir / HISTORY_FILE)  # a new run: the old finish mark no longer holds
+                sweep_temporaries(self.output_dir)
+                write_text(self.output_dir / LOG_FILE, "")
                 self.baseline = self._validate()  # the untrained model, for reference only
             for epoch in range(start, self.args.epochs):
                 losses = self._train_epoch(epoch)
@@ -430,7 +437,6 @@ class Trainer:
         score = metrics.get("semeval_valid_accuracy") if self.args.select_on == "semeval_valid" else epoch
         if self.best is None or (score is not None and score > self.best["score"]):
             self.best = {"epoch": epoch + 1, "score": score}
-            _atomic_write_dir(self.output_dir / "best_model", lambda d: self.model.save_pretrained(d))
         self._save_checkpoint(epoch)
         for callback in self.epoch_callbacks:
             callback({**record, "best_epoch": self.best["epoch"], "baseline": self.baseline})
@@ -440,66 +446,54 @@ class Trainer:
             return {}
         from relvec.evaluation import AnalogyEvaluator
 
-        result = AnalogyEvaluator(self.valid_questions, name="semeval_valid", batch_size=self.args.chunk_size)(
-            self.model
+        evaluator = AnalogyEvaluator(
+            self.valid_questions,
+            name="semeval_valid",
+            batch_size=self.args.chunk_size,
+            show_progress_bar=None if self.show_progress_bar else False,
         )
-        return {"semeval_valid_accuracy": result["accuracy"]}
+        return {"semeval_valid_accuracy": evaluator(self.model)["accuracy"]}
 
     # -------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, epoch: int) -> None:
-        def write(folder: Path) -> None:
-            from safetensors.torch import save_file
+        """One complete folder per epoch: weights, the selected epoch's weights, optimiser state (no pickle)."""
+        weights = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        extra = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "loss_fn": self.loss_fn.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        state = {
+            "epoch": epoch + 1,
+            "global_step": self.global_step,
+            "history": self.history,
+            "best": self.best,
+            "baseline": self.baseline,
+            "args": self.args.to_dict(),
+            "relvec_version": __version__,
+        }
+        save_checkpoint(self.output_dir, weights, extra, state)
 
-            weights = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
-            save_file(weights, str(folder / "model.safetensors"))
-            torch.save(
-                {
-                    "optimizer": self.optimizer.state_dict(),
-                    "scheduler": self.scheduler.state_dict(),
-                    "loss_fn": self.loss_fn.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                },
-                folder / "optimizer.pt",
-            )
-            state = {
-                "epoch": epoch + 1,
-                "global_step": self.global_step,
-                "history": self.history,
-                "best": self.best,
-                "baseline": self.baseline,
-                "args": self.args.to_dict(),
-                "relvec_version": __version__,
-            }
-            # Written last: a folder without it is incomplete and never loaded.
-            (folder / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
-
-        _atomic_write_dir(self.output_dir / CHECKPOINT, write)
-
-    def _find_checkpoint(self) -> Path:
-        """The complete checkpoint; after a crash between the two renames of a swap, the previous one."""
-        folder = self.output_dir / CHECKPOINT
-        if (folder / STATE_FILE).is_file():
-            return folder
-        previous = sorted(self.output_dir.glob(f".{CHECKPOINT}.old-*"))
-        complete = [p for p in previous if (p / STATE_FILE).is_file()]
-        return complete[-1] if complete else folder
-
-    def _resume(self) -> int:
-        folder = self._find_checkpoint()
-        state_path = folder / STATE_FILE
-        if not state_path.is_file():
-            warnings.warn(f"no complete checkpoint in {folder}; training from the start", stacklevel=3)
-            return 0
-        from safetensors.torch import load_file
-
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        saved_args = {k: v for k, v in state["args"].items() if k != "output_dir"}
+    def _check_arguments(self, saved: dict[str, Any], where: Path) -> None:
+        saved_args = {k: v for k, v in saved.items() if k != "output_dir"}
         current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
         if saved_args != current:
             changed = sorted(k for k in current if saved_args.get(k) != current[k])
-            raise ValueError(f"cannot resume {folder}: arguments differ from the checkpoint ({', '.join(changed)})")
-        self.model.load_state_dict(load_file(str(folder / "model.safetensors")))
-        extra = torch.load(folder / "optimizer.pt", weights_only=False)
+            raise ValueError(f"cannot resume {where}: arguments differ from the checkpoint ({', '.join(changed)})")
+
+    def _resume(self) -> int:
+        """Restore the newest complete checkpoint (after sweeping a killed run's leftovers); its epoch count."""
+        found = recover_checkpoint(self.output_dir)
+        if found is None:
+            warnings.warn(f"no complete checkpoint in {self.output_dir}; training from the start", stacklevel=3)
+            return 0
+        folder, state = found
+        from safetensors.torch import load_file
+
+        self._check_arguments(state["args"], folder)
+        self.model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        extra = load_extra(folder, state)
         self.optimizer.load_state_dict(extra["optimizer"])
         self.scheduler.load_state_dict(extra["scheduler"])
         self.loss_fn.load_state_dict(extra["loss_fn"])
@@ -510,20 +504,35 @@ class Trainer:
         self.baseline = state.get("baseline", {})
         # Drop log lines of the interrupted epoch so the log matches the restored state.
         kept = [e for e in self._read_log() if e["global_step"] <= self.global_step]
-        (self.output_dir / LOG_FILE).write_text("".join(json.dumps(e) + "\n" for e in kept), encoding="utf-8")
+        write_text(self.output_dir / LOG_FILE, "".join(json.dumps(e) + "\n" for e in kept))
         return int(state["epoch"])
 
     def _read_log(self) -> list[dict[str, Any]]:
+        """The step log; a line cut short by a kill is skipped."""
         path = self.output_dir / LOG_FILE
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and "global_step" in entry:
+                    entries.append(entry)
+        return entries
 
     # -------------------------------------------------------------- end of training
     def _finish(self) -> RelationEncoder:
-        best_dir = self.output_dir / "best_model"
-        if self.best is not None and best_dir.is_dir() and self.best["epoch"] != len(self.history):
-            self.model.load_state_dict(RelationEncoder.from_pretrained(best_dir, device=self.model.device).state_dict())
+        """Write the selected model, then ``history.json`` (the mark of a finished run), then drop the
+        checkpoint. Until the mark exists the checkpoint holds everything, so a kill here is redone."""
+        folder = self.output_dir / CHECKPOINT
+        state = load_state(folder)
+        if state is None:
+            raise FileFormatError(f"{folder}: the checkpoint of the last epoch is incomplete")
+        best = best_weights_file(folder, state)
+        if best.name != WEIGHTS_FILE:
+            from safetensors.torch import load_file
+
+            self.model.load_state_dict(load_file(str(best)))
         metadata = {
             "arguments": self.args.to_dict(),
             "best_epoch": self.best["epoch"] if self.best else None,
@@ -532,28 +541,28 @@ class Trainer:
             "relations": len(self.records),
         }
         self.model.save_pretrained(self.output_dir, training=metadata)
-        (self.output_dir / HISTORY_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline)
-        if best_dir.is_dir():
-            shutil.rmtree(best_dir)
-        if not self.args.keep_checkpoint and (self.output_dir / CHECKPOINT).is_dir():
-            shutil.rmtree(self.output_dir / CHECKPOINT)
+        write_json(self.output_dir / HISTORY_FILE, {**metadata, "complete": True})
+        self._clean_up()
         return self.model
 
+    def _clean_up(self) -> None:
+        if not self.args.keep_checkpoint:
+            remove(self.output_dir / CHECKPOINT)
+        sweep_temporaries(self.output_dir)
 
-def _atomic_write_dir(target: Path, write: Callable[[Path], Any]) -> None:
-    """Write a folder next to ``target`` and swap it in with renames; a crash leaves the old one."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    write(tmp)
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
+    def _already_finished(self) -> RelationEncoder | None:
+        """For ``resume``: the saved model of a run that finished (leftovers removed), else None."""
+        done = finished_run(self.output_dir)
+        if done is None:
+            return None
+        self._check_arguments(done.get("arguments", {}), self.output_dir / HISTORY_FILE)
+        self._clean_up()
+        saved = RelationEncoder.from_pretrained(self.output_dir, device=self.model.device)
+        self.model.load_state_dict(saved.state_dict())
+        self.model.config = saved.config
+        self.history = done.get("history", [])
+        return self.model
 
 
 def plot_training(
@@ -589,7 +598,7 @@ def plot_training(
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.set(xlabel="epoch", ylabel="accuracy (%)", title="SemEval-valid analogy accuracy")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    write_file(path, lambda p: figure.savefig(p, dpi=100, format="png"))
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -609,12 +618,13 @@ def train(args: TrainingArguments, resume: bool = False, **trainer_kwargs: Any) 
         questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
     trainer = Trainer(model, args, records, questions, **trainer_kwargs)
     model = trainer.train(resume=resume)
-    if args.hybrid_vectors:
-        build_hybrid(model, args)
+    hybrid_done = resume and read_hybrid_config(Path(args.output_dir) / "hybrid") is not None
+    if args.hybrid_vectors and not hybrid_done:  # its side file is written last: present means complete
+        build_hybrid(model, args, show_progress_bar=None if trainer.show_progress_bar else False)
     return model
 
 
-def build_hybrid(model: RelationEncoder, args: TrainingArguments) -> Path:
+def build_hybrid(model: RelationEncoder, args: TrainingArguments, show_progress_bar: bool | None = None) -> Path:
     """Select the offset weight on validation splits and save ``<output_dir>/hybrid`` (sharing the model)."""
     from relvec.hybrid import build_selected_hybrid
 
@@ -631,6 +641,7 @@ def build_hybrid(model: RelationEncoder, args: TrainingArguments) -> Path:
         target,
         args.data_dir,
         prompt_path="..",
+        show_progress_bar=show_progress_bar,
         bidirectional=args.hybrid_bidirectional,
     )
     return target
