@@ -180,7 +180,7 @@ def save_into(target: str | Path, write: Callable[[Path], Any], last: Sequence[s
     staging = _temp_name(target)
     staging.mkdir()
     try:
-        write(staging)
+        _write(staging, write)
         move_contents(staging, target, last)
     finally:
         _discard(staging)
