@@ -48,8 +48,11 @@ EVAL_OUT ?= runs/eval_all.json
 eval: install
 	$(BIN)/relvec eval all --threads $(THREADS) --model $(MODEL) --output $(EVAL_OUT)
 
+# Every test, then the fast ones again with bf16 forced, so a bf16-only failure shows on any CPU
+# (on CPUs with native bf16, precision "auto" picks it; elsewhere it is emulated: slower, still small).
 test: install
 	$(BIN)/python -m pytest -q
+	RELVEC_PRECISION=bf16 $(BIN)/python -m pytest -q -m "not integration and not slow"
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not slow"

@@ -91,7 +91,7 @@ def test_pickles_beside_and_instead_of_model_files_never_run(tmp_path, tiny_enco
     _try(lambda: load_model(str(hybrid_dir)).encode(PAIRS))
     _try(lambda: RelationIndex.load(index_dir))
     assert not marker.exists()
-    with pytest.raises(ValueError, match="vectors.npy"):
+    with pytest.raises(ValueError, match=r"vectors\.npy"):
         load_model(str(static_dir))
 
 

@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import load_file
 
 from relvec import RelationEncoder
+from relvec.checkpoint import CHECKPOINT, STATE_FILE
 from relvec.data import load_relation_similarity
 from relvec.losses import NCELoss
-from relvec.checkpoint import CHECKPOINT, STATE_FILE
 from relvec.training import (
     PRESETS,
     Trainer,
@@ -321,3 +321,13 @@ def test_hybrid_weights_are_validated(tmp_path, tiny_dir, relation_data):
         _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights="0,-1")
     with pytest.raises(ValueError, match="at least one weight"):
         _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights=" , ")
+
+
+def test_no_progress_silences_every_bar_including_validation(tmp_path, tiny_dir, relation_data, capsys, monkeypatch):
+    import relvec.model
+
+    monkeypatch.setattr(relvec.model, "_PROGRESS_MIN_BATCHES", 1)  # any encode would show its bar by default
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1)
+    train(args, show_progress_bar=False)
+    err = capsys.readouterr().err
+    assert "encode" not in err and "epoch" not in err and "it/s" not in err
