@@ -59,6 +59,26 @@ def tiny_encoder(tiny_dir: Path):
     return RelationEncoder.from_pretrained(tiny_dir, device="cpu")
 
 
+def tiny_training_args(output_dir: Path, backbone: Path, data: Path, **overrides):
+    """Training arguments for a run of seconds on the tiny backbone (5 relations, fp32)."""
+    from relvec.training import TrainingArguments
+
+    base = dict(
+        backbone=str(backbone),
+        data=str(data),
+        output_dir=str(output_dir),
+        epochs=2,
+        num_positive=3,
+        num_negative=4,
+        chunk_size=4,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        validation_questions_per_relation=2,
+        precision="fp32",
+    )
+    return TrainingArguments(**{**base, **overrides})
+
+
 def write_jsonl(path: Path, rows: list) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -20,6 +20,8 @@ from relvec import files
 from relvec.checkpoint import CHECKPOINT, HISTORY_FILE
 from relvec.training import Trainer, TrainingArguments, train
 
+from conftest import tiny_training_args
+
 pytestmark = pytest.mark.slow
 # SemEval-valid score by global step (5 relations per epoch): epoch 1 is the best, not the last.
 SCORES = {0: 0.5, 5: 0.9, 10: 0.7, 15: 0.8}
@@ -67,19 +69,7 @@ class Injector:
 
 
 def _arguments(output: Path, tiny_dir: Path, relation_data: Path) -> TrainingArguments:
-    return TrainingArguments(
-        backbone=str(tiny_dir),
-        data=str(relation_data),
-        output_dir=str(output),
-        epochs=3,
-        num_positive=3,
-        num_negative=4,
-        chunk_size=4,
-        learning_rate=1e-3,
-        warmup_steps=1,
-        validation_questions_per_relation=2,
-        precision="fp32",
-    )
+    return tiny_training_args(output, tiny_dir, relation_data, epochs=3)
 
 
 @pytest.fixture()

@@ -13,7 +13,9 @@ import pytest
 
 from relvec import RelationEncoder
 from relvec.checkpoint import CHECKPOINT
-from relvec.training import TrainingArguments, train
+from relvec.training import train
+
+from conftest import tiny_training_args
 
 PICKLE_NAMES = (
     "pytorch_model.bin",
@@ -96,18 +98,7 @@ def test_pickles_beside_and_instead_of_model_files_never_run(tmp_path, tiny_enco
 
 
 def test_pickles_in_a_checkpoint_never_run_on_resume(tmp_path, tiny_dir, relation_data, marker):
-    args = TrainingArguments(
-        backbone=str(tiny_dir),
-        data=str(relation_data),
-        output_dir=str(tmp_path / "run"),
-        epochs=1,
-        num_positive=3,
-        num_negative=4,
-        chunk_size=4,
-        validation_questions_per_relation=2,
-        precision="fp32",
-        keep_checkpoint=True,
-    )
+    args = tiny_training_args(tmp_path / "run", tiny_dir, relation_data, epochs=1, keep_checkpoint=True)
     train(args, show_progress_bar=False)
     checkpoint = Path(args.output_dir) / CHECKPOINT
     (Path(args.output_dir) / "history.json").unlink()  # as if the finish had not happened yet

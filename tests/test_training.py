@@ -26,6 +26,8 @@ from relvec.training import (
     validation_questions,
 )
 
+from conftest import tiny_training_args
+
 POS = [("camera", "photographer"), ("pen", "writer"), ("oven", "baker"), ("brush", "painter")]
 NEG = [("dog", "cat"), ("hot", "cold"), ("a", "b"), ("tokyo", "japan"), ("big", "large"), ("x", "y"), ("up", "down")]
 
@@ -120,20 +122,7 @@ def test_validation_questions_are_deterministic(relation_data):
 
 
 def _args(tmp_path, relation_data, **kw):
-    base = dict(
-        backbone=str(kw.pop("backbone")),
-        data=str(relation_data),
-        output_dir=str(tmp_path / "run"),
-        epochs=2,
-        num_positive=3,
-        num_negative=4,
-        chunk_size=4,
-        learning_rate=1e-3,
-        warmup_steps=1,
-        validation_questions_per_relation=2,
-        precision="fp32",
-    )
-    return TrainingArguments(**{**base, **kw})
+    return tiny_training_args(tmp_path / "run", kw.pop("backbone"), relation_data, **kw)
 
 
 def test_trainer_end_to_end_outputs(tmp_path, tiny_dir, relation_data):

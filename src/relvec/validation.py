@@ -9,33 +9,30 @@ from typing import Any
 Bounds = tuple[str, float, float]
 _MAX_SEED = 2**32 - 1
 
-TRAINING_RANGES: dict[str, Bounds] = {
-    "max_length": ("int", 8, 4096),
+# Fields both the trainer and the prompt search take.
+_COMMON_RANGES: dict[str, Bounds] = {
     "num_positive": ("int", 2, 100_000),
     "num_negative": ("int", 1, 1_000_000),
     "epochs": ("int", 1, 10_000),
     "chunk_size": ("int", 1, 65_536),
-    "warmup_steps": ("int", 0, 10_000_000),
     "seed": ("int", 0, _MAX_SEED),
-    "validation_questions_per_relation": ("int", 0, 100_000),
     # a temperature below 1e-3 overflows exp(cos / τ) even in float32; above 100 every pair looks alike
     "temperature": ("float", 1e-3, 100.0),
     "learning_rate": ("float", 1e-12, 1.0),
+}
+TRAINING_RANGES: dict[str, Bounds] = {
+    **_COMMON_RANGES,
+    "max_length": ("int", 8, 4096),
+    "warmup_steps": ("int", 0, 10_000_000),
+    "validation_questions_per_relation": ("int", 0, 100_000),
     "weight_decay": ("float", 0.0, 1.0),
     "margin": ("float", 0.0, 100.0),
 }
-
 PROMPT_SEARCH_RANGES: dict[str, Bounds] = {
-    "num_positive": ("int", 2, 100_000),
-    "num_negative": ("int", 1, 1_000_000),
+    **_COMMON_RANGES,
     "iterations": ("int", 1, 1_000_000),
     "relations_per_batch": ("int", 1, 100_000),
     "top_k": ("int", 1, 1_000_000),
-    "epochs": ("int", 1, 10_000),
-    "chunk_size": ("int", 1, 65_536),
-    "seed": ("int", 0, _MAX_SEED),
-    "temperature": ("float", 1e-3, 100.0),
-    "learning_rate": ("float", 1e-12, 1.0),
 }
 
 
