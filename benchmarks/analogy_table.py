@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from relvec.encoders.hybrid import HybridEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
-from relvec.hybrid import HybridEncoder
 from relvec.loading import load_model, model_identity, same_model
 
 from _common import machine

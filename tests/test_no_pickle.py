@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from relvec import RelationEncoder
-from relvec.checkpoint import CHECKPOINT
 from relvec.training import train
+from relvec.training.checkpoint import CHECKPOINT
 
 from conftest import tiny_training_args
 
@@ -65,14 +65,14 @@ def _try(action) -> None:
 
 
 def test_pickles_beside_and_instead_of_model_files_never_run(tmp_path, tiny_encoder, marker):
+    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
     from relvec.loading import load_model
     from relvec.search import RelationIndex
-    from relvec.static import StaticOffsetEncoder, WordVectors
 
     model_dir = tiny_encoder.save_pretrained(tmp_path / "model")
     vectors = WordVectors(["cat", "kitten", "dog", "puppy"], np.eye(4, dtype=np.float32))
     static_dir = StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "static")
-    from relvec.hybrid import HybridEncoder
+    from relvec.encoders.hybrid import HybridEncoder
 
     hybrid_dir = HybridEncoder(tiny_encoder, StaticOffsetEncoder(vectors), 1.0).save_pretrained(tmp_path / "hybrid")
     index_dir = RelationIndex.build(tiny_encoder, PAIRS).save(tmp_path / "index")
@@ -111,10 +111,10 @@ def test_pickles_in_a_checkpoint_never_run_on_resume(tmp_path, tiny_dir, relatio
 
 
 def test_pickles_in_a_prompt_search_folder_never_run(tmp_path, tiny_encoder, marker):
-    from relvec.learned_prompts import attach_prompt_encoder
+    from relvec.encoders.prompt import PROMPT_ENCODER_FILE
     from relvec.loading import load_model
-    from relvec.model import PROMPT_ENCODER_FILE
     from relvec.prompts import PromptShape
+    from relvec.training.prompt_search import attach_prompt_encoder
 
     attach_prompt_encoder(tiny_encoder, PromptShape.parse("1,1,1"))
     folder = tiny_encoder.save_pretrained(tmp_path / "ptuning")

@@ -1,9 +1,17 @@
 """relvec: relation embeddings for word pairs."""
 
-__version__ = "0.1.0"
-
 from relvec.config import RelvecConfig
-from relvec.model import RelationEncoder
+from relvec.encoders import HybridEncoder, StaticOffsetEncoder, load_model
+from relvec.encoders.prompt import RelationEncoder
 from relvec.prompts import TEMPLATES
+from relvec.version import __version__
 
-__all__ = ["TEMPLATES", "RelationEncoder", "RelvecConfig", "__version__"]
+__all__ = [
+    "TEMPLATES",
+    "HybridEncoder",
+    "RelationEncoder",
+    "RelvecConfig",
+    "StaticOffsetEncoder",
+    "__version__",
+    "load_model",
+]

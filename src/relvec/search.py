@@ -20,9 +20,9 @@ from relvec.data import (
     load_lexical_relation,
     load_relation_similarity,
 )
+from relvec.encoders.base import Pair, validate_pairs
+from relvec.encoders.loading import model_identity, same_model
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
-from relvec.loading import model_identity, same_model
-from relvec.model import Pair, validate_pairs
 
 INDEX_FORMAT_VERSION = 1
 BACKENDS = ("exact", "faiss", "faiss-hnsw")

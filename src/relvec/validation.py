@@ -1,9 +1,13 @@
-"""Range checks for the numeric fields of argument dataclasses; errors name the field and its flag."""
+"""Self-documenting argument dataclasses: fields with help and choices, and checks whose errors name the flag."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
+
+from relvec.files import short_repr
 
 # A bound per numeric field: (kind, low, high), inclusive; "int" fields refuse floats and bools.
 Bounds = tuple[str, float, float]
@@ -53,3 +57,29 @@ def check_range(name: str, value: Any, bounds: Bounds) -> None:
 def check_ranges(obj: Any, ranges: dict[str, Bounds]) -> None:
     for name, bounds in ranges.items():
         check_range(name, getattr(obj, name), bounds)
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,
+    choices: Sequence[str] | None = None,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
+    """A dataclass field that documents itself: the CLI builds its flag (help, choices) from this metadata."""
+    metadata = {"help": help, **({"choices": tuple(choices)} if choices is not None else {})}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def check_fields(obj: Any, ranges: dict[str, Bounds]) -> None:
+    """Validate a dataclass: choices from field metadata, booleans, and numeric ``ranges``; errors name the flag."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        choices = f.metadata.get("choices")
+        if choices is not None and value is not None and value not in choices:
+            raise ValueError(f"{f.name} ({flag(f.name)}) must be one of {', '.join(choices)}, got {short_repr(value)}")
+        if f.type in ("bool", bool) and not isinstance(value, bool):
+            raise ValueError(f"{f.name} ({flag(f.name)}) must be true or false, got {short_repr(value)}")
+    check_ranges(obj, ranges)

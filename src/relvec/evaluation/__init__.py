@@ -1,6 +1,7 @@
 """Evaluators: callables taking an encoder and returning a metrics dict with a ``primary_metric``."""
 
 from relvec.evaluation.analogy import AnalogyEvaluator
+from relvec.evaluation.base import Evaluator
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.classification import LexicalRelationEvaluator
 from relvec.evaluation.mapping import RelationMappingEvaluator
@@ -9,6 +10,7 @@ from relvec.evaluation.suite import evaluate_all, render_markdown
 __all__ = [
     "AnalogyEvaluator",
     "EmbeddingCache",
+    "Evaluator",
     "LexicalRelationEvaluator",
     "RelationMappingEvaluator",
     "evaluate_all",

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from relvec.data import AnalogyQuestion, Pair, load_analogy
+from relvec.encoders.base import PairEncoder
 
 # Scores within this distance of the best one count as a tie (a tie for the top is a miss).
 TIE_TOLERANCE = 1e-6
-
-
-class PairEncoder(Protocol):
-    def encode(self, pairs: Any, batch_size: int = ..., normalize: bool = ..., **kwargs: Any) -> Any: ...
 
 
 class AnalogyEvaluator:

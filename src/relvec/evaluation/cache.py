@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from relvec.model import Pair, validate_pairs
+from relvec.encoders.base import Pair, validate_pairs
 
 
 class EmbeddingCache:

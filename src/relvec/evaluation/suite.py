@@ -8,12 +8,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from relvec import __version__
-from relvec.data import ANALOGY_DATASETS, LEXICAL_DATASETS, load_analogy, load_relation_similarity, seeded_subset
+from relvec.data import (
+    ANALOGY_DATASETS,
+    LEXICAL_DATASETS,
+    load_analogy,
+    load_relation_similarity,
+    seeded_subset,
+    validation_questions,
+)
 from relvec.evaluation.analogy import AnalogyEvaluator
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.classification import LexicalRelationEvaluator
 from relvec.evaluation.mapping import RelationMappingEvaluator
+from relvec.version import __version__
 
 SEMEVAL_VALID = "semeval2012_valid"
 ANALOGY_SUITE = (*ANALOGY_DATASETS, SEMEVAL_VALID)
@@ -35,8 +42,6 @@ _LABELS = {
 def analogy_evaluator(name: str, split: str, data_dir: str | None, max_questions: int | None, **kw: Any) -> Any:
     """An :class:`AnalogyEvaluator` for a named set (``semeval2012_valid``: built from the SemEval valid split)."""
     if name == SEMEVAL_VALID:
-        from relvec.training import validation_questions
-
         questions = validation_questions(load_relation_similarity("semeval2012", "valid", data_dir))
     else:
         questions = load_analogy(name, split, data_dir)

@@ -8,7 +8,9 @@ import torch
 from relvec import RelationEncoder
 from relvec.cli import main
 from relvec.data import augment_negatives, load_relation_similarity
-from relvec.learned_prompts import (
+from relvec.losses import build_loss
+from relvec.prompts import PromptShape
+from relvec.training.prompt_search import (
     PromptSearchArguments,
     attach_prompt_encoder,
     autoprompt,
@@ -16,8 +18,6 @@ from relvec.learned_prompts import (
     candidate_token_ids,
     ptuning,
 )
-from relvec.losses import build_loss
-from relvec.prompts import PromptShape
 
 PAIRS = [("ba", "ce"), ("di", "fo"), ("gu", "ba")]
 

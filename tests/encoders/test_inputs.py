@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relvec import RelationEncoder
-from relvec.model import validate_pairs
+from relvec.encoders.base import validate_pairs
 
 NO_TOKENS = ["\x00", "\u200b", "\u0301", "\ufeff", "\x00\u200b"]
 

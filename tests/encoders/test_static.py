@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from relvec.encoders.static import StaticOffsetEncoder, WordVectors
 from relvec.loading import load_model
-from relvec.static import StaticOffsetEncoder, WordVectors
 
 WORDS = ["king", "queen", "man", "woman", "ice", "cream", "new", "york"]
 

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from relvec.cli import format_table, main, parse_pair_argument, read_pairs_file
+from relvec.cli import main, parse_pair_argument, read_pairs_file
+from relvec.cli.evaluate import format_table
 
 from conftest import write_jsonl
 

@@ -11,20 +11,21 @@ import torch
 from safetensors.torch import load_file
 
 from relvec import RelationEncoder
-from relvec.checkpoint import CHECKPOINT, STATE_FILE
 from relvec.data import load_relation_similarity
 from relvec.losses import NCELoss
 from relvec.training import (
     PRESETS,
     Trainer,
     TrainingArguments,
-    _chunks_by_length,
+    chunks_by_length,
     linear_schedule,
     relation_step,
     sample_relation,
+    semeval_valid_evaluator,
     train,
     validation_questions,
 )
+from relvec.training.checkpoint import CHECKPOINT, STATE_FILE
 
 from conftest import tiny_training_args
 
@@ -61,7 +62,7 @@ def test_gradient_cache_replays_dropout(tiny_encoder):
     model, loss_fn = tiny_encoder, NCELoss(0.1)
     model.train()
     features = model.tokenize([*POS, *NEG])
-    chunks = _chunks_by_length(features, 3)
+    chunks = chunks_by_length(features, 3)
     torch.manual_seed(1)
     parts = [(idx, model(model.collate([features[i] for i in idx]))) for idx in chunks]
     order = torch.tensor([i for idx, _ in parts for i in idx])
@@ -165,7 +166,9 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_dat
     args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=2, keep_checkpoint=True)
     model = RelationEncoder.from_pretrained(tiny_dir, device="cpu")
     records = load_relation_similarity(relation_data)
-    trainer = Trainer(model, args, records, validation_questions(records, 2), show_progress_bar=False)
+    trainer = Trainer(
+        model, args, records, semeval_valid_evaluator(validation_questions(records, 2)), show_progress_bar=False
+    )
     real_create = files.create
     calls = {"n": 0}
 
@@ -178,9 +181,9 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_dat
         return real_create(path, write)
 
     monkeypatch.setattr(files, "create", flaky_create)
-    import relvec.checkpoint
+    import relvec.training.checkpoint
 
-    monkeypatch.setattr(relvec.checkpoint, "create", flaky_create)
+    monkeypatch.setattr(relvec.training.checkpoint, "create", flaky_create)
     with pytest.raises(OSError, match="disk full"):
         trainer.train()
     out = Path(args.output_dir)
@@ -192,7 +195,7 @@ def test_failed_checkpoint_write_keeps_previous(tmp_path, tiny_dir, relation_dat
         RelationEncoder.from_pretrained(tiny_dir, device="cpu"),
         args,
         records,
-        validation_questions(records, 2),
+        semeval_valid_evaluator(validation_questions(records, 2)),
         show_progress_bar=False,
     )
     assert resumed._resume() == 1
@@ -256,66 +259,10 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, tiny_dir, relati
     assert [json.loads(line)["global_step"] for line in log] == list(range(1, 16))
 
 
-def _train_with_hybrid(tmp_path, tiny_dir, suite_data, vectors: str, weights: str, select_on: str):
-    """One epoch on the tiny backbone, ending with the hybrid step; returns the model and its args."""
-    args = _args(
-        tmp_path,
-        suite_data / "semeval2012",
-        backbone=tiny_dir,
-        epochs=1,
-        data_dir=str(suite_data),
-        hybrid_vectors=vectors,
-        hybrid_weights=weights,
-        hybrid_select_on=select_on,
-    )
-    return train(args, show_progress_bar=False), args
-
-
-def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path, tiny_dir, suite_data):
-    from relvec.hybrid import HybridEncoder
-    from relvec.loading import load_model
-    from relvec.static import StaticOffsetEncoder, WordVectors
-
-    words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
-    vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
-    StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "vectors")
-    model, args = _train_with_hybrid(
-        tmp_path, tiny_dir, suite_data, str(tmp_path / "vectors"), "0,1,inf", "u2,semeval2012_valid"
-    )
-    hybrid_dir = Path(args.output_dir) / "hybrid"
-    rows = json.loads((hybrid_dir / "weight_selection.json").read_text())
-    assert [r["weight"] for r in rows] == [0.0, 1.0, float("inf")]
-    assert not (hybrid_dir / "prompt").exists()  # the trained model is shared, not copied
-    hybrid = load_model(str(hybrid_dir))
-    assert isinstance(hybrid, HybridEncoder) and hybrid.embedding_dim == 32 + 4
-    expected = HybridEncoder(model, StaticOffsetEncoder(vectors), hybrid.weight).encode(POS)
-    np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
-
-
-def test_training_with_encoder_word_vectors_saves_their_hybrid(tmp_path, tiny_dir, suite_data):
-    from relvec.hybrid import HybridEncoder
-    from relvec.loading import load_model
-    from relvec.static import StaticOffsetEncoder
-
-    spec = f"encoder:{tiny_dir}"
-    model, args = _train_with_hybrid(tmp_path, tiny_dir, suite_data, spec, "0,1", "u2")
-    hybrid = load_model(str(Path(args.output_dir) / "hybrid"))
-    assert isinstance(hybrid, HybridEncoder) and hybrid.static.vectors.name == spec
-    expected = HybridEncoder(model, StaticOffsetEncoder.from_pretrained(spec), hybrid.weight).encode(POS)
-    np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
-
-
-def test_hybrid_weights_are_validated(tmp_path, tiny_dir, relation_data):
-    with pytest.raises(ValueError, match="hybrid_weights must be numbers"):
-        _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights="0,-1")
-    with pytest.raises(ValueError, match="at least one weight"):
-        _args(tmp_path, relation_data, backbone=tiny_dir, hybrid_weights=" , ")
-
-
 def test_no_progress_silences_every_bar_including_validation(tmp_path, tiny_dir, relation_data, capsys, monkeypatch):
-    import relvec.model
+    import relvec.encoders.prompt
 
-    monkeypatch.setattr(relvec.model, "_PROGRESS_MIN_BATCHES", 1)  # any encode would show its bar by default
+    monkeypatch.setattr(relvec.encoders.prompt, "_PROGRESS_MIN_BATCHES", 1)  # any encode would show its bar by default
     args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1)
     train(args, show_progress_bar=False)
     err = capsys.readouterr().err

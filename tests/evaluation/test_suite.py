@@ -108,9 +108,9 @@ def test_cli_eval_all_report_plot_and_neighbours(tiny_dir, suite_data, tmp_path,
 
 
 def test_cli_hybrid_selects_on_validation_and_saves(tiny_dir, suite_data, tmp_path, capsys):
-    from relvec.hybrid import HybridEncoder
+    from relvec.encoders.hybrid import HybridEncoder
+    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
     from relvec.loading import load_model
-    from relvec.static import StaticOffsetEncoder, WordVectors
 
     words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
     rng = np.random.default_rng(0)

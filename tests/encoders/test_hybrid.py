@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from relvec.hybrid import HybridEncoder, mixing_factors
-from relvec.loading import _split_weight, load_model
-from relvec.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.hybrid import HybridEncoder, mixing_factors
+from relvec.encoders.loading import _split_weight, load_model
+from relvec.encoders.static import StaticOffsetEncoder, WordVectors
 
 WORDS = ["cat", "kitten", "dog", "puppy", "car", "road", "paris", "france"]
 PAIRS = [("cat", "kitten"), ("dog", "puppy"), ("car", "road"), ("paris", "france")]
@@ -73,7 +73,7 @@ def test_weight_validation_and_spec_parsing(tiny_encoder, static):
 def test_select_weight_picks_the_best_validation_mix(static):
     from relvec.data import AnalogyQuestion
     from relvec.evaluation import AnalogyEvaluator
-    from relvec.hybrid import select_weight
+    from relvec.recipes import select_weight
 
     from conftest import WordOffsetEncoder
 

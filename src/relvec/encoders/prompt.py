@@ -14,17 +14,27 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from relvec import __version__
 from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
 from relvec.config import CONFIG_NAME, RelvecConfig
+from relvec.encoders.base import Pair, validate_pairs
+from relvec.encoders.prompt_config import (
+    PROMPT_ENCODER_FILE,
+    PromptEncoder,
+    check_max_length,
+    check_tokenizer_files,
+    check_trigger_ids,
+    config_from_relbert,
+    load_prompt_encoder,
+    load_saved_config,
+    special_layout,
+)
 from relvec.files import save_into, short_repr, write_json
 from relvec.pooling import pool
 from relvec.precision import autocast, resolve_precision
 from relvec.prompts import MASK, SUBJ, PromptShape, fill, resolve_template
-from relvec.text import word_problem
+from relvec.version import __version__
 
-Pair = tuple[str, str]
-PROMPT_ENCODER_FILE = "prompt_encoder.safetensors"
+__all__ = ["PROMPT_ENCODER_FILE", "PromptEncoder", "PromptFeatures", "RelationEncoder"]
 _PROGRESS_MIN_BATCHES = 16
 
 
@@ -36,36 +46,6 @@ class PromptFeatures:
     input_ids: list[int]
     mask_index: int
     trigger_positions: tuple[int, ...] = ()
-
-
-def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
-    """Check pairs and return them stripped, with a flag telling whether a single pair was given.
-
-    Errors name the pair's index and the offending word (see :func:`relvec.text.word_problem`).
-    """
-    if _is_pair_like(pairs) and all(isinstance(x, str) for x in pairs):
-        return [_check_pair(0, pairs)], True
-    if isinstance(pairs, np.ndarray) and pairs.ndim == 0:
-        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got a 0-d array {short_repr(pairs)}")
-    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence | np.ndarray):
-        raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got {short_repr(pairs)}")
-    return [_check_pair(i, p) for i, p in enumerate(pairs)], False
-
-
-def _is_pair_like(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 2
-
-
-def _check_pair(index: int, pair: Any) -> Pair:
-    if isinstance(pair, np.ndarray):
-        pair = pair.tolist()
-    if not _is_pair_like(pair):
-        raise ValueError(f"pair {index} must be a sequence of exactly two strings, got {short_repr(pair)}")
-    for word in pair:
-        problem = word_problem(word)
-        if problem:
-            raise ValueError(f"pair {index} {short_repr(pair)}: word {short_repr(word)} {problem}")
-    return pair[0].strip(), pair[1].strip()
 
 
 class RelationEncoder(nn.Module):
@@ -90,8 +70,8 @@ class RelationEncoder(nn.Module):
         if (self.config.prompt.get("method") == "ptuning") != (prompt_encoder is not None):
             raise ValueError("a P-tuning prompt needs a prompt encoder, and a prompt encoder needs a P-tuning prompt")
         self.prompt_encoder = prompt_encoder
-        _check_max_length(self.config.max_length, backbone)
-        _check_trigger_ids(self.config.prompt, backbone, tokenizer)
+        check_max_length(self.config.max_length, backbone)
+        check_trigger_ids(self.config.prompt, backbone, tokenizer)
         self._truncation_warned = False
         self.name_or_path = self.config.backbone
         if device is None:
@@ -118,13 +98,13 @@ class RelationEncoder(nn.Module):
         """
         name = canonical_name(str(name_or_path))
         source = local_path(name)
-        saved = _load_saved_config(source, local_files_only)
+        saved = load_saved_config(source, local_files_only)
         local_files_only = local_files_only or Path(source).is_dir()
-        _check_tokenizer_files(source)
+        check_tokenizer_files(source)
         backbone = AutoModel.from_pretrained(source, local_files_only=local_files_only, **model_kwargs)
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
         if saved is None:
-            saved = _config_from_relbert(backbone) or RelvecConfig(backbone=name)
+            saved = config_from_relbert(backbone) or RelvecConfig(backbone=name)
         if saved.prompt and template is not None and resolve_template(template) != saved.template:
             raise ValueError(
                 f"{name_or_path} carries a learned {saved.prompt['method']} prompt; it cannot take another template"
@@ -132,7 +112,7 @@ class RelationEncoder(nn.Module):
         overrides = {"template": template, "pooling": pooling, "max_length": max_length}
         data = saved.to_dict() | {k: v for k, v in overrides.items() if v is not None}
         config = RelvecConfig.from_dict(data)
-        prompt_encoder = _load_prompt_encoder(Path(source), config, backbone) if config.prompt else None
+        prompt_encoder = load_prompt_encoder(Path(source), config, backbone) if config.prompt else None
         model = cls(backbone, tokenizer, config, device=device, prompt_encoder=prompt_encoder)
         model.name_or_path = str(name_or_path)
         return model
@@ -280,7 +260,7 @@ class RelationEncoder(nn.Module):
         words = self.tokenizer([w for pair in pairs for w in pair], add_special_tokens=False, verbose=False)[
             "input_ids"
         ]
-        prefix, specials = _special_layout(self.tokenizer)
+        prefix, specials = special_layout(self.tokenizer)
         budget = max(2, (self.max_length - specials - shape.num_triggers - 1) // 2)
         out = []
         for i, pair in enumerate(pairs):
@@ -395,105 +375,6 @@ class RelationEncoder(nn.Module):
         return result if convert_to_tensor else result.numpy()
 
 
-def _special_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
-    """(special tokens before the body, special tokens in total) of a single-sequence input."""
-    sentinel = -7
-    wrapped = tokenizer.build_inputs_with_special_tokens([sentinel])
-    return wrapped.index(sentinel), len(wrapped) - 1
-
-
-def _load_prompt_encoder(folder: Path, config: RelvecConfig, backbone: PreTrainedModel) -> nn.Module | None:
-    """The P-tuning prompt encoder saved next to the weights (None for discrete prompts)."""
-    if config.prompt.get("method") != "ptuning":
-        return None
-    from safetensors.torch import load_file
-
-    from relvec.learned_prompts import PromptEncoder
-
-    path = folder / PROMPT_ENCODER_FILE
-    if not path.is_file():
-        raise ValueError(f"{folder} has a P-tuning prompt but no {PROMPT_ENCODER_FILE}")
-    shape = PromptShape.parse(config.prompt["shape"])
-    encoder = PromptEncoder(shape.num_triggers, int(backbone.config.hidden_size))
-    encoder.load_state_dict(load_file(str(path)))
-    return encoder
-
-
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _load_saved_config(source: str, local_files_only: bool = False) -> RelvecConfig | None:
-    path = Path(source)
-    looks_local = source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
-    if looks_local and not path.exists():
-        raise ValueError(f"model folder {source} does not exist")
-    if path.is_dir():
-        return RelvecConfig.load(path) if (path / CONFIG_NAME).exists() else None
-    if path.exists():
-        raise ValueError(f"{source} is a file; expected a model folder or a hub id")
-    return _hub_config(source, local_files_only)
-
-
-def _hub_config(repo_id: str, local_files_only: bool = False) -> RelvecConfig | None:
-    """Fetch ``relvec_config.json`` of a hub repo through the normal hub path (honours HF_HUB_OFFLINE)."""
-    try:
-        from huggingface_hub import hf_hub_download
-
-        return RelvecConfig.load(hf_hub_download(repo_id, CONFIG_NAME, local_files_only=local_files_only))
-    except ValueError:
-        raise
-    except Exception:  # missing file, offline, unknown repo: treat as a plain backbone
-        return None
-
-
-def _config_from_relbert(backbone: PreTrainedModel) -> RelvecConfig | None:
-    """Settings of a checkpoint released by the reference ``relbert`` library, if it is one."""
-    info = getattr(backbone.config, "relbert_config", None)
-    if not isinstance(info, dict) or "template" not in info:
-        return None
-    return RelvecConfig(
-        template=info["template"],
-        pooling=info.get("aggregation_mode", "average_no_mask"),
-        max_length=int(info.get("max_length", 64)),
-        backbone=str(backbone.config.name_or_path),
-    )
-
-
-# Files of which a local folder needs at least one for AutoTokenizer to build a tokenizer.
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
-# Architectures whose position ids start after the padding index (position table = max length + pad + 1).
-_PADDED_POSITIONS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "mpnet", "camembert", "longformer", "data2vec-text"}
-
-
-def _check_tokenizer_files(source: str) -> None:
-    folder = Path(source)
-    if folder.is_dir() and not any((folder / name).is_file() for name in _TOKENIZER_FILES):
-        raise ValueError(f"{folder} has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); cannot load it")
-
-
-def position_limit(backbone: PreTrainedModel) -> int | None:
-    """The longest input the backbone's position table allows, or None when it has no such limit."""
-    size = getattr(backbone.config, "max_position_embeddings", None)
-    if not isinstance(size, int) or size <= 0:
-        return None
-    if getattr(backbone.config, "model_type", "") in _PADDED_POSITIONS:
-        size -= int(getattr(backbone.config, "pad_token_id", 1) or 0) + 1
-    return size
-
-
-def _check_max_length(max_length: int, backbone: PreTrainedModel) -> None:
-    limit = position_limit(backbone)
-    if limit is not None and max_length > limit:
-        raise ValueError(f"max_length={max_length} exceeds the backbone's {limit} positions; use at most {limit}")
-
-
-def _check_trigger_ids(prompt: dict[str, Any], backbone: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-    """AutoPrompt trigger ids must index the backbone's vocabulary."""
-    if prompt.get("method") != "autoprompt":
-        return
-    size = min(int(backbone.get_input_embeddings().num_embeddings), len(tokenizer))
-    bad = [i for i in prompt.get("trigger_ids", []) if not 0 <= i < size]
-    if bad:
-        raise ValueError(f"autoprompt trigger_ids {short_repr(bad)} are outside the vocabulary of {size} tokens")

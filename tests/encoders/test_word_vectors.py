@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from relvec.encoder_vectors import EncoderWordVectors, is_encoder_spec
-from relvec.hybrid import HybridEncoder
+from relvec.encoders.hybrid import HybridEncoder
+from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.word_vectors import EncoderWordVectors, is_encoder_spec
 from relvec.loading import load_model
-from relvec.static import StaticOffsetEncoder
-from relvec.training import PRESETS, TrainingArguments
 
 PAIRS = [("cat", "kitten"), ("paris", "france"), ("solar system", "planet"), ("dog", "dog")]
 
@@ -59,13 +58,3 @@ def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
     loaded = load_model(str(tmp_path / "hybrid"))
     assert loaded.embedding_dim == 64
     np.testing.assert_allclose(loaded.encode(PAIRS), hybrid.encode(PAIRS), atol=1e-5)
-
-
-def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
-    args = TrainingArguments.from_preset("best-cpu", output_dir="x")
-    assert args.backbone == "mpnet" and args.hybrid_vectors == "encoder:mpnet" and args.hybrid_bidirectional
-    assert args.loss == "nce" and args.num_negative == PRESETS["best-cpu"]["num_negative"]
-    assert "semeval" not in args.hybrid_select_on
-    assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
-    with pytest.raises(ValueError, match="hybrid_bidirectional must be true or false"):
-        TrainingArguments.from_preset("best-cpu", hybrid_bidirectional="yes")

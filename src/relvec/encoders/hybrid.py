@@ -13,24 +13,20 @@ reversing both pairs only flips the sign of both offsets.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from relvec import __version__
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
+from relvec.encoders.base import validate_pairs
+from relvec.encoders.prompt import RelationEncoder
+from relvec.encoders.static import StaticOffsetEncoder, read_static_config
 from relvec.files import save_into, write_json
-from relvec.model import RelationEncoder, validate_pairs
-from relvec.static import StaticOffsetEncoder
+from relvec.version import __version__
 
 HYBRID_MODEL_TYPE = "hybrid"
-# Defaults for choosing the weight. The SemEval-valid questions are left out on purpose: their relations
-# are the training relations, so they reward the fine-tuned prompt part and push the weight down.
-DEFAULT_WEIGHTS = "0,0.25,0.5,0.75,1,1.5,2,3,inf"
-DEFAULT_SELECT_ON = "sat,u2,u4,google,bats"
 _PROMPT_DIR = "prompt"
 _STATIC_DIR = "static"
 
@@ -154,8 +150,6 @@ class HybridEncoder:
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, weight: float | None = None, **prompt_kwargs: Any) -> HybridEncoder:
-        from relvec.loading import load_model
-
         directory = Path(directory)
         config = read_hybrid_config(directory)
         if config is None:
@@ -166,7 +160,10 @@ class HybridEncoder:
             if not part.is_dir():  # a side file names folders, never a hub id to download
                 raise ValueError(f"{directory / CONFIG_NAME}: its {key} part {part} is not a folder")
             parts[key] = part
-        prompt = load_model(str(parts["prompt"]), **prompt_kwargs)
+        if read_static_config(parts["prompt"]) is not None:  # an offset model as the "prompt" part
+            prompt: Any = StaticOffsetEncoder.from_pretrained(parts["prompt"])
+        else:
+            prompt = RelationEncoder.from_pretrained(parts["prompt"], **prompt_kwargs)
         static = StaticOffsetEncoder.from_pretrained(parts["static"])
         chosen = float(config.get("weight", 1.0)) if weight is None else weight
         bidirectional = bool(config.get("bidirectional", False))  # absent in older hybrid folders
@@ -176,75 +173,3 @@ class HybridEncoder:
 def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
     """The side file of a hybrid folder, or None when the folder is something else."""
     return read_typed_config(folder, HYBRID_MODEL_TYPE)
-
-
-def parse_weights(text: str) -> list[float]:
-    """``"0,0.5,inf"`` -> ``[0.0, 0.5, inf]``; each weight a number >= 0."""
-    weights = []
-    for item in str(text).split(","):
-        if not item.strip():
-            continue
-        try:
-            value = float(item)
-        except ValueError:
-            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}") from None
-        if not value >= 0:
-            raise ValueError(f"hybrid_weights must be numbers >= 0 or inf, got {item.strip()!r}")
-        weights.append(value)
-    return weights
-
-
-def select_weight(
-    prompt: Any,
-    static: StaticOffsetEncoder,
-    weights: Sequence[float],
-    evaluators: Sequence[Any],
-    batch_size: int = 64,
-    show_progress_bar: bool | None = None,
-    bidirectional: bool = False,
-) -> tuple[float, list[dict[str, Any]]]:
-    """Pick the weight with the best mean primary metric over ``evaluators`` (validation sets only!).
-
-    Each component embeds every pair once (cached); each weight only re-mixes the cached vectors.
-    Ties keep the earlier weight in ``weights``. Returns the weight and one row per weight.
-    """
-    from relvec.evaluation.cache import EmbeddingCache
-
-    if not weights:
-        raise ValueError("no weights to choose from")
-    if not evaluators:
-        raise ValueError("no validation evaluators to select the weight on")
-    cached_prompt = EmbeddingCache(prompt, batch_size=batch_size, show_progress_bar=show_progress_bar)
-    cached_static = EmbeddingCache(static, batch_size=batch_size)
-    rows: list[dict[str, Any]] = []
-    for weight in weights:
-        model = HybridEncoder(cached_prompt, cached_static, weight, bidirectional=bidirectional)
-        scores = {e.name: float(e(model)[e.primary_metric]) for e in evaluators}
-        rows.append({"weight": weight, "mean": float(np.mean(list(scores.values()))), **scores})
-    best = max(range(len(rows)), key=lambda i: (rows[i]["mean"], -i))
-    return float(rows[best]["weight"]), rows
-
-
-def build_selected_hybrid(
-    prompt: Any,
-    vectors: str | Path,
-    weights: Sequence[float],
-    select_on: Sequence[str],
-    output_dir: str | Path,
-    data_dir: str | None = None,
-    prompt_path: str | None = None,
-    batch_size: int = 64,
-    show_progress_bar: bool | None = None,
-    bidirectional: bool = False,
-) -> tuple[HybridEncoder, list[dict[str, Any]]]:
-    """Choose the weight on the *valid* splits of the ``select_on`` analogy sets, then save the hybrid
-    (and ``weight_selection.json``) to ``output_dir``; ``prompt_path`` as in :meth:`HybridEncoder.save_pretrained`."""
-    from relvec.evaluation.suite import analogy_evaluator
-
-    evaluators = [analogy_evaluator(n, "valid", data_dir, None, batch_size=batch_size) for n in select_on]
-    static = StaticOffsetEncoder.from_pretrained(vectors)
-    weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar, bidirectional)
-    model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir), bidirectional=bidirectional)
-    write_json(Path(output_dir) / "weight_selection.json", rows)
-    model.save_pretrained(output_dir, prompt_path=prompt_path)  # its side file, written last, marks it complete
-    return model, rows

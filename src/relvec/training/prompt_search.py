@@ -24,76 +24,56 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import DEFAULT_POOLING, LEARNED_METHODS, POOLING_MODES
-from relvec.data import RelationRecord, augment_negatives, load_relation_similarity
+from relvec.data import RelationRecord, augment_negatives, load_relation_similarity, validation_questions
+from relvec.encoders.prompt import PromptEncoder, RelationEncoder
 from relvec.files import write_json, write_text
 from relvec.losses import LOSSES, RelationLoss, build_loss
-from relvec.model import RelationEncoder
 from relvec.precision import PRECISIONS, autocast, resolve_precision
 from relvec.prompts import PromptShape
-from relvec.validation import PROMPT_SEARCH_RANGES, check_ranges
+from relvec.training.arguments import TrainingArguments
+from relvec.training.trainer import Trainer, semeval_valid_evaluator
+from relvec.validation import PROMPT_SEARCH_RANGES, check_fields, option
 
 SEARCH_LOG = "prompt_search.json"
 TEMPLATE_FILE = "template.txt"
-
-
-class PromptEncoder(nn.Module):
-    """P-tuning's prompt encoder: one learned input vector per trigger slot, reparametrised by a
-    bidirectional LSTM and an MLP so that the slots are trained jointly (Liu et al., 2021, Sec. 3)."""
-
-    def __init__(self, num_triggers: int, hidden_size: int) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(num_triggers, hidden_size)
-        self.lstm = nn.LSTM(hidden_size, hidden_size // 2, num_layers=2, bidirectional=True, batch_first=True)
-        self.mlp = nn.Sequential(
-            nn.Linear(2 * (hidden_size // 2), hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size)
-        )
-
-    def forward(self) -> torch.Tensor:
-        """(num_triggers, hidden_size) input embeddings for the trigger slots."""
-        index = torch.arange(self.embedding.num_embeddings, device=self.embedding.weight.device)
-        states, _ = self.lstm(self.embedding(index).unsqueeze(0))
-        return self.mlp(states.squeeze(0))
 
 
 @dataclass
 class PromptSearchArguments:
     """Settings of a prompt search; JSON-serialisable, validated on construction."""
 
-    method: str = "autoprompt"
-    backbone: str = DEFAULT_BACKBONE
-    shape: str = "3,3,3"
-    pooling: str = DEFAULT_POOLING
-    data: str = "semeval2012"
-    data_dir: str | None = None
-    output_dir: str = "runs/prompt"
-    loss: str = "nce"
-    temperature: float = 0.05
-    num_positive: int = 5
-    num_negative: int = 32
-    seed: int = 0
-    precision: str = "auto"
+    method: str = option(
+        "autoprompt", help="discrete triggers (autoprompt) or trained vectors (ptuning)", choices=LEARNED_METHODS
+    )
+    backbone: str = option(DEFAULT_BACKBONE, help="untuned backbone to search a prompt for")
+    shape: str = option("3,3,3", help="trigger counts before <subj>, between the words, and before <mask>")
+    pooling: str = option(DEFAULT_POOLING, help="how token states become one vector", choices=POOLING_MODES)
+    data: str = option("semeval2012", help="relation-similarity data: a name under the data dir, a folder or JSONL")
+    data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
+    output_dir: str = option("runs/prompt", help="folder for the model carrying the found prompt")
+    loss: str = option("nce", help="contrastive loss scoring a prompt", choices=LOSSES)
+    temperature: float = option(0.05, help="softmax temperature of nce / info_loob")
+    num_positive: int = option(5, help="positives sampled per relation")
+    num_negative: int = option(32, help="negatives sampled per relation")
+    seed: int = option(0, help="random seed")
+    precision: str = option("auto", help="compute precision (auto: bf16 where the CPU has it)", choices=PRECISIONS)
     # AutoPrompt
-    iterations: int = 60
-    relations_per_batch: int = 4
-    top_k: int = 10
-    init_token: str = "the"
-    fixed_batch: bool = False
+    iterations: int = option(60, help="autoprompt: trigger updates (one slot per iteration, in turn)")
+    relations_per_batch: int = option(4, help="autoprompt: relations per batch")
+    top_k: int = option(10, help="autoprompt: candidate tokens re-scored per iteration")
+    init_token: str = option("the", help="autoprompt: the token every trigger starts as")
+    fixed_batch: bool = option(False, help="autoprompt: score every iteration on the same batch")
     # P-tuning (trained with the relvec Trainer; selection on SemEval-valid analogies)
-    epochs: int = 2
-    learning_rate: float = 1e-3
-    chunk_size: int = 128
+    epochs: int = option(2, help="ptuning: epochs of prompt-encoder training")
+    learning_rate: float = option(1e-3, help="ptuning: learning rate")
+    chunk_size: int = option(128, help="ptuning: prompts per forward pass")
 
     def __post_init__(self) -> None:
-        _choice("method", self.method, LEARNED_METHODS)
-        _choice("pooling", self.pooling, POOLING_MODES)
-        _choice("loss", self.loss, LOSSES)
-        _choice("precision", self.precision, PRECISIONS)
         PromptShape.parse(self.shape)
-        check_ranges(self, PROMPT_SEARCH_RANGES)
+        check_fields(self, PROMPT_SEARCH_RANGES)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -111,11 +91,6 @@ class PromptSearchArguments:
         own = ("iterations", "relations_per_batch", "top_k", "init_token", "fixed_batch")
         own = own if self.method == "autoprompt" else ("epochs", "learning_rate")
         return {k: getattr(self, k) for k in (*keep, *own)}
-
-
-def _choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
 
 
 # ---------------------------------------------------------------------------- AutoPrompt
@@ -269,8 +244,6 @@ def ptuning(
     epoch_callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
 ) -> RelationEncoder:
     """Train a prompt encoder with the backbone frozen; the selected model is saved to ``args.output_dir``."""
-    from relvec.training import Trainer, TrainingArguments, validation_questions
-
     attach_prompt_encoder(model, PromptShape.parse(args.shape), args.settings())
     targs = TrainingArguments(
         backbone=args.backbone,
@@ -290,11 +263,11 @@ def ptuning(
         precision=args.precision,
         select_on="semeval_valid" if valid_records else "last",
     )
-    questions = validation_questions(valid_records, seed=args.seed) if valid_records else None
+    evaluator = semeval_valid_evaluator(validation_questions(valid_records, seed=args.seed)) if valid_records else None
     model.backbone.requires_grad_(False)  # only the prompt encoder is trained
     try:
         trainer = Trainer(
-            model, targs, records, questions, show_progress_bar=show_progress_bar, epoch_callbacks=epoch_callbacks
+            model, targs, records, evaluator, show_progress_bar=show_progress_bar, epoch_callbacks=epoch_callbacks
         )
         return trainer.train()
     finally:

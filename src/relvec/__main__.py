@@ -1,0 +1,7 @@
+"""``python -m relvec``."""
+
+import sys
+
+from relvec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""What every command shares: global flags, model options, loading, progress bars, pair input, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.config import POOLING_MODES
+from relvec.data import DataFormatError, iter_json_values
+from relvec.encoders.loading import load_model
+from relvec.files import iter_lines, short_repr, write_text
+from relvec.precision import PRECISIONS
+from relvec.text import word_problem
+
+MODEL_HELP = (
+    "relvec folder, backbone folder, alias (minilm, mpnet), hub id, "
+    "'vanilla[:BACKBONE]' (untuned), 'offset[:FOLDER]' (GloVe offset baseline) or "
+    "'offset:encoder:BACKBONE' (offsets of a sentence encoder's word vectors)"
+)
+
+
+def common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show full tracebacks")
+    common.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    common.add_argument("--data-dir", default=None, help="benchmark data directory (default: $RELVEC_DATA)")
+    return common
+
+
+def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
+    if multiple:
+        parser.add_argument(
+            "--model", action="append", help=MODEL_HELP + "; repeat to compare side by side (default: minilm)"
+        )
+    else:
+        parser.add_argument("--model", default=DEFAULT_BACKBONE, help=MODEL_HELP)
+    parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
+    parser.add_argument("--pooling", default=None, choices=list(POOLING_MODES))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=list(PRECISIONS))
+
+
+def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> Any:
+    return load_model(name or args.model, template=args.template, pooling=args.pooling)
+
+
+def progress() -> bool:
+    """Progress bars only where a person watches (stderr is a terminal)."""
+    return sys.stderr.isatty()
+
+
+def write_output(path: str | Path, text: str) -> None:
+    write_text(path, text)
+
+
+def split_list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def parse_pair_argument(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ValueError(f"pair {short_repr(text)} must look like head:tail (use --input for words containing ':')")
+    check_words(parts, f"pair argument {short_repr(text)}")
+    return parts[0], parts[1]
+
+
+def check_words(words: Sequence[Any], where: str) -> None:
+    for word in words:
+        problem = word_problem(word)
+        if problem:
+            raise ValueError(f"{where}: word {short_repr(word)} {problem}")
+
+
+def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
+    """Pairs from a TSV (head<TAB>tail) or JSONL ({"head", "tail"} or [head, tail]) file; errors name file:line."""
+    path = Path(path)
+    pairs = []
+    if path.suffix == ".jsonl":
+        for number, value in iter_json_values(path):
+            if isinstance(value, dict) and "head" in value and "tail" in value:
+                pair = [value["head"], value["tail"]]
+            elif isinstance(value, list) and len(value) == 2:
+                pair = value
+            else:
+                raise DataFormatError(
+                    f"{path}:{number}: expected {{'head', 'tail'}} or [head, tail], got {short_repr(value)}"
+                )
+            check_words(pair, f"{path}:{number}")
+            pairs.append((pair[0], pair[1]))
+    else:
+        for number, line in iter_lines(path):
+            if not line.strip():
+                continue
+            cols = line.split("\t")
+            if len(cols) != 2:
+                raise DataFormatError(f"{path}:{number}: expected two tab-separated columns, got {len(cols)}")
+            check_words(cols, f"{path}:{number}")
+            pairs.append((cols[0], cols[1]))
+    if not pairs:
+        raise DataFormatError(f"{path}: no pairs")
+    return pairs

@@ -1,0 +1,62 @@
+"""``relvec embed``: pair embeddings as .npy or JSONL."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from relvec.cli.common import (
+    load_model_from_args,
+    model_args,
+    parse_pair_argument,
+    progress,
+    read_pairs_file,
+    write_output,
+)
+from relvec.encoders.base import validate_pairs
+from relvec.files import write_file
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    embed = sub.add_parser("embed", parents=[common], help="embed word pairs")
+    model_args(embed)
+    embed.add_argument("pairs", nargs="*", help="pairs as head:tail")
+    embed.add_argument("--input", help="TSV (head<TAB>tail) or JSONL ({head, tail} or [head, tail]) file")
+    embed.add_argument("--output", help=".npy or .jsonl (default: JSONL on stdout)")
+    embed.add_argument("--normalize", action="store_true", help="L2-normalise the vectors")
+    embed.set_defaults(handler=cmd_embed)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    pairs = [parse_pair_argument(p) for p in args.pairs]
+    if args.input:
+        pairs += read_pairs_file(args.input)
+    if not pairs:
+        raise ValueError("no pairs given: pass head:tail arguments or --input FILE")
+    pairs, _ = validate_pairs(pairs)  # fail before loading the model
+    model = load_model_from_args(args)
+    vectors = model.encode(
+        pairs,
+        batch_size=args.batch_size,
+        normalize=args.normalize,
+        precision=args.precision,
+        show_progress_bar=None if progress() else False,
+    )
+    if args.output and args.output.endswith(".npy"):
+        write_file(args.output, lambda p: np.save(p, vectors, allow_pickle=False))
+    else:
+        lines = (
+            json.dumps({"head": h, "tail": t, "vector": [round(float(x), 7) for x in v]}, ensure_ascii=False)
+            for (h, t), v in zip(pairs, vectors, strict=True)
+        )
+        if args.output:
+            write_output(args.output, "".join(line + "\n" for line in lines))
+        else:
+            for line in lines:
+                print(line)
+    if args.output:
+        print(f"wrote {len(pairs)} vectors of dimension {vectors.shape[1]} to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,191 @@
+"""``relvec eval`` (analogy, all), ``relvec report`` and ``relvec plot``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.cli.common import load_model_from_args, model_args, progress, split_list, write_output
+from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
+from relvec.evaluation import evaluate_all, render_markdown
+from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator
+from relvec.plotting import plot_pairs
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    evaluate = sub.add_parser("eval", help="evaluate a model")
+    tasks = evaluate.add_subparsers(dest="task", required=True)
+    analogy = tasks.add_parser("analogy", parents=[common], help="zero-shot analogy questions")
+    model_args(analogy, multiple=True)
+    analogy.add_argument("--datasets", default="sat_full,u2,u4,google,bats", help="comma list of names or .jsonl paths")
+    analogy.add_argument("--split", default="test", choices=["valid", "test"])
+    direction = analogy.add_mutually_exclusive_group()
+    direction.add_argument("--reverse", action="store_true", help="embed pairs reversed (b, a)")
+    direction.add_argument("--bidirectional", action="store_true", help="average forward and reversed scores")
+    analogy.add_argument("--output", default="analogy_results.json", help="JSON file for the full results")
+    analogy.set_defaults(handler=cmd_eval)
+    everything = tasks.add_parser("all", parents=[common], help="every evaluator; JSON + Markdown report")
+    _add_eval_all(everything)
+    everything.set_defaults(handler=cmd_eval_all)
+
+    report = sub.add_parser("report", parents=[common], help="merge result files into one side-by-side table")
+    report.add_argument("results", nargs="+", help="JSON files written by `relvec eval all`")
+    report.add_argument("--output", help="Markdown file (default: stdout only)")
+    report.set_defaults(handler=cmd_report)
+
+    plot = sub.add_parser("plot", parents=[common], help="2-D projection of labelled pairs, coloured by relation")
+    model_args(plot)
+    plot.add_argument("--dataset", default="BLESS", help="lexical-relation set name or folder (default: BLESS)")
+    plot.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    plot.add_argument("--input", help="JSONL of {head, tail, relation} instead of --dataset")
+    plot.add_argument("--method", default="pca", choices=["pca", "tsne"])
+    plot.add_argument("--max-points", type=int, default=2000)
+    plot.add_argument("--exclude", default="random,RANDOM,false", help="comma list of labels to leave out")
+    plot.add_argument("--output", default="relations.png")
+    plot.set_defaults(handler=cmd_plot)
+
+
+def evaluate_analogy(
+    model: Any,
+    datasets: Sequence[str],
+    split: str,
+    data_dir: str | None,
+    batch_size: int = 64,
+    **options: Any,
+) -> dict[str, dict[str, Any]]:
+    results = {}
+    for name in datasets:
+        evaluator = analogy_evaluator(name, split, data_dir, None, batch_size=batch_size, **options)
+        results[name] = evaluator(model)
+    return results
+
+
+def format_table(columns: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """A text table: one row per dataset, one accuracy column (in %) per model."""
+    names = list(dict.fromkeys(n for col in columns.values() for n in col))
+    width = max(len(n) for n in [*names, "dataset"]) + 2
+    heads = list(columns)
+    lines = ["dataset".ljust(width) + "".join(h.rjust(max(len(h), 8) + 2) for h in heads)]
+    for name in names:
+        row = name.ljust(width)
+        for h in heads:
+            acc = columns[h].get(name, {}).get("accuracy")
+            cell = "-" if acc is None else f"{100 * acc:.1f}"
+            row += cell.rjust(max(len(h), 8) + 2)
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    for name in datasets:
+        if name not in ANALOGY_SUITE and not name.endswith(".jsonl"):
+            raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_SUITE)} or a .jsonl path")
+    options = {"reverse": args.reverse, "bidirectional": args.bidirectional}
+    options["show_progress_bar"] = progress()
+    results = {}
+    for name in args.model or [DEFAULT_BACKBONE]:
+        model = load_model_from_args(args, name)
+        results[name] = evaluate_analogy(model, datasets, args.split, args.data_dir, args.batch_size, **options)
+        del model
+    print(format_table(results))
+    payload = {"split": args.split, "reverse": args.reverse, "bidirectional": args.bidirectional, "results": results}
+    write_output(args.output, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_eval_all(parser: argparse.ArgumentParser) -> None:
+    model_args(parser)
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma list of {', '.join(TASKS)}")
+    parser.add_argument("--analogy-datasets", default=",".join(ANALOGY_SUITE))
+    parser.add_argument("--lexical-datasets", default=",".join(LEXICAL_DATASETS))
+    parser.add_argument("--split", default="test", choices=["valid", "test"], help="analogy split")
+    parser.add_argument("--max-items", type=int, default=None, help="seeded subset per set (smoke tests)")
+    parser.add_argument("--output", default="eval_all.json", help="JSON results; the Markdown table goes next to it")
+
+
+def cmd_eval_all(args: argparse.Namespace) -> int:
+    if args.max_items is not None and args.max_items < 10:
+        raise ValueError(f"--max-items must be at least 10, got {args.max_items}")
+    model = load_model_from_args(args)
+    output = Path(args.output)
+    partial_results: dict[str, Any] = {"model": args.model, "complete": False}
+
+    def report(task: str, name: str, metrics: dict[str, Any]) -> None:
+        # keep what is done on disk, so a failure later in the run loses nothing
+        partial_results.setdefault(task, {})[name] = metrics
+        write_output(output, json.dumps(partial_results, indent=2, ensure_ascii=False) + "\n")
+        print(
+            f"{task:<17} {name:<34} {metrics['primary_metric']} {100 * metrics[metrics['primary_metric']]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    results = evaluate_all(
+        model,
+        data_dir=args.data_dir,
+        tasks=split_list(args.tasks),
+        analogy=split_list(args.analogy_datasets),
+        lexical=split_list(args.lexical_datasets),
+        split=args.split,
+        max_items=args.max_items,
+        batch_size=args.batch_size,
+        show_progress_bar=progress(),
+        on_result=report,
+    )
+    results["model"] = args.model
+    results["complete"] = True
+    markdown = render_markdown([results])
+    write_output(output, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_output(output.with_suffix(".md"), markdown)
+    print(markdown)
+    print(f"wrote {output} and {output.with_suffix('.md')}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    results = []
+    for path in args.results:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read results ({exc})") from exc
+        if not isinstance(data, dict) or "model" not in data:
+            raise ValueError(f"{path}: not a `relvec eval all` result (no 'model' field)")
+        results.append(data)
+    markdown = render_markdown(results)
+    print(markdown)
+    if args.output:
+        write_output(args.output, markdown)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    if args.input:
+        examples = load_lexical_file(args.input)
+        source = args.input
+    else:
+        examples = load_lexical_relation(args.dataset, args.split, args.data_dir)
+        source = f"{args.dataset} {args.split}"
+    model = load_model_from_args(args)
+    title = f"{args.model}: {source} ({args.method.upper()})"
+    path = plot_pairs(
+        model,
+        examples,
+        args.output,
+        method=args.method,
+        max_points=args.max_points,
+        exclude_labels=split_list(args.exclude),
+        title=title,
+        batch_size=args.batch_size,
+        show_progress_bar=progress(),
+    )
+    print(f"wrote {path}", file=sys.stderr)
+    return 0

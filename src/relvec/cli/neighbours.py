@@ -1,0 +1,69 @@
+"""``relvec neighbours build|query``: nearest-neighbour relation search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from relvec.cli.common import (
+    load_model_from_args,
+    model_args,
+    parse_pair_argument,
+    progress,
+    read_pairs_file,
+    split_list,
+)
+from relvec.search import BACKENDS, DATA_SOURCES, RelationIndex, dataset_pairs
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser("neighbours", help="nearest-neighbour relation search")
+    actions = parser.add_subparsers(dest="action", required=True)
+    build = actions.add_parser("build", parents=[common], help="embed pairs and save an index")
+    model_args(build)
+    build.add_argument("--input", help="TSV or JSONL file of pairs (as for `relvec embed`)")
+    build.add_argument(
+        "--from-data", default=None, help=f"comma list of {', '.join(DATA_SOURCES)}: every pair of those data sets"
+    )
+    build.add_argument("--backend", default="exact", choices=list(BACKENDS))
+    build.add_argument("--output", required=True, help="index folder")
+
+    query = actions.add_parser("query", parents=[common], help="the k most similar indexed pairs")
+    model_args(query)
+    query.set_defaults(model=None)
+    query.add_argument("pairs", nargs="+", help="query pairs as head:tail")
+    query.add_argument("--index", required=True, help="index folder")
+    query.add_argument("-k", type=int, default=10)
+    query.add_argument("--backend", default=None, choices=list(BACKENDS), help="override the saved backend")
+    query.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.set_defaults(handler=cmd_neighbours)
+
+
+def cmd_neighbours(args: argparse.Namespace) -> int:
+    if args.action == "build":
+        pairs: list[tuple[str, str]] = []
+        if args.input:
+            pairs += read_pairs_file(args.input)
+        if args.from_data:
+            pairs += dataset_pairs(args.data_dir, split_list(args.from_data))
+        if not pairs:
+            raise ValueError("nothing to index: pass --input FILE and/or --from-data analogy,lexical,semeval")
+        model = load_model_from_args(args)
+        index = RelationIndex.build(model, pairs, args.backend, args.batch_size, show_progress_bar=progress())
+        index.save(args.output)
+        print(f"indexed {len(index)} pairs in {args.output}", file=sys.stderr)
+        return 0
+    queries = [parse_pair_argument(p) for p in args.pairs]
+    index = RelationIndex.load(args.index, backend=args.backend)
+    model = load_model_from_args(args, args.model or index.identity.get("name"))
+    results = index.query(model, queries, k=args.k)
+    for query, found in zip(queries, results, strict=True):
+        if args.json:
+            rows = [{"head": n.pair[0], "tail": n.pair[1], "score": round(n.score, 4)} for n in found]
+            print(json.dumps({"query": list(query), "neighbours": rows}, ensure_ascii=False))
+            continue
+        print(f"{query[0]}:{query[1]}")
+        for rank, n in enumerate(found, start=1):
+            print(f"  {rank:>2}. {n.pair[0]}:{n.pair[1]}  {n.score:.3f}")
+    return 0

@@ -1,0 +1,114 @@
+"""``relvec train`` (a recipe: training, then the optional hybrid step) and ``relvec prompt search``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from relvec.cli.arguments import add_dataclass_arguments, values_given
+from relvec.cli.common import progress
+from relvec.recipes import RecipeArguments, train_recipe
+from relvec.training import finished_run
+from relvec.training.prompt_search import PromptSearchArguments, search_prompt
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    train = sub.add_parser(
+        "train",
+        parents=[common],
+        help="fine-tune a relation encoder",
+        description="Fine-tune a relation encoder. Precedence: preset < --config file < flags; "
+        "--show-config prints the resolved arguments (a preset's values included) and exits.",
+    )
+    add_train_arguments(train)
+    train.set_defaults(handler=cmd_train)
+    prompt = sub.add_parser("prompt", help="learned prompts (AutoPrompt, P-tuning)")
+    search = prompt.add_subparsers(dest="action", required=True).add_parser(
+        "search", parents=[common], help="search a prompt with the encoder frozen; writes a model folder"
+    )
+    search.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_dataclass_arguments(search, PromptSearchArguments)
+    search.set_defaults(handler=cmd_prompt)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="JSON or YAML file of training arguments")
+    parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--show-config", action="store_true", help="print the resolved arguments as JSON and exit")
+    add_dataclass_arguments(parser, RecipeArguments)
+
+
+def arguments_from_cli(args: argparse.Namespace) -> RecipeArguments:
+    """Precedence: preset < config file < flags."""
+    overrides = values_given(args, RecipeArguments)
+    if args.config:
+        return RecipeArguments.from_file(args.config, **overrides)
+    if "preset" in overrides:
+        return RecipeArguments.from_preset(**overrides)
+    return RecipeArguments.from_dict(overrides)
+
+
+def _print_epoch(record: dict[str, Any]) -> None:
+    line = f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}"
+    metric = record.get("metric")
+    if metric and record.get(metric) is not None:
+        label = "SemEval-valid analogy accuracy" if metric == "semeval_valid_accuracy" else metric
+        line += f", {label} {100 * record[metric]:.1f}%"
+        base = record["baseline"].get(metric)
+        if base is not None:
+            line += f" (untuned {100 * base:.1f}%)"
+    if record["best_epoch"] == record["epoch"]:
+        line += " [best so far]"
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    arguments = arguments_from_cli(args)
+    if args.show_config:
+        print(json.dumps(arguments.to_dict(), indent=2))
+        return 0
+    done = finished_run(Path(arguments.output_dir)) if args.resume else None
+    if done is not None:
+        print(
+            f"{arguments.output_dir}: training already finished (best epoch {done.get('best_epoch')}); "
+            "nothing to resume",
+            file=sys.stderr,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        train_recipe(
+            arguments,
+            resume=args.resume,
+            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
+            epoch_callbacks=[_print_epoch],
+        )
+    print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    arguments = PromptSearchArguments.from_dict(values_given(args, PromptSearchArguments))
+
+    def report(entry: dict[str, Any]) -> None:
+        change = f"-> {entry['token']}" if entry["accepted"] else "(kept)"
+        print(
+            f"iteration {entry['iteration']:>3} slot {entry['slot']}: loss {entry['loss_before']:.4f} -> "
+            f"{entry['loss_after']:.4f} {change} | {entry['template']}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    model = search_prompt(
+        arguments,
+        on_iteration=report,
+        show_progress_bar=not args.no_progress and progress(),
+        epoch_callbacks=[_print_epoch],
+    )
+    print(model.config.template)
+    print(f"saved the {arguments.method} prompt model to {arguments.output_dir}", file=sys.stderr)
+    return 0

@@ -1,0 +1,75 @@
+"""Benchmark data from local JSONL (a data directory or any file), one module per benchmark kind."""
+
+from relvec.data.analogy import (
+    ANALOGY_DATASETS,
+    ANALOGY_HUB_ID,
+    ANALOGY_TEST_2023,
+    AnalogyQuestion,
+    analogy_path,
+    load_analogy,
+    load_analogy_from_hub,
+)
+from relvec.data.base import (
+    DATA_ENV,
+    SPLITS,
+    DataFormatError,
+    Pair,
+    data_dir,
+    iter_json_values,
+    iter_jsonl,
+    seeded_subset,
+)
+from relvec.data.lexical import (
+    LEXICAL_DATASETS,
+    LexicalExample,
+    lexical_relation_path,
+    load_lexical_file,
+    load_lexical_relation,
+)
+from relvec.data.mapping import MappingProblem, load_relation_mapping, relation_mapping_path
+from relvec.data.relation_similarity import (
+    SEMEVAL_HUB_ID,
+    RelationRecord,
+    augment_negatives,
+    exclude_relations,
+    group_by_parent,
+    load_relation_similarity,
+    load_relation_similarity_from_hub,
+    relation_similarity_path,
+    validation_questions,
+)
+
+__all__ = [
+    "ANALOGY_DATASETS",
+    "ANALOGY_HUB_ID",
+    "ANALOGY_TEST_2023",
+    "DATA_ENV",
+    "LEXICAL_DATASETS",
+    "SEMEVAL_HUB_ID",
+    "SPLITS",
+    "AnalogyQuestion",
+    "DataFormatError",
+    "LexicalExample",
+    "MappingProblem",
+    "Pair",
+    "RelationRecord",
+    "analogy_path",
+    "augment_negatives",
+    "data_dir",
+    "exclude_relations",
+    "group_by_parent",
+    "iter_json_values",
+    "iter_jsonl",
+    "lexical_relation_path",
+    "load_analogy",
+    "load_analogy_from_hub",
+    "load_lexical_file",
+    "load_lexical_relation",
+    "load_relation_mapping",
+    "load_relation_similarity",
+    "load_relation_similarity_from_hub",
+    "relation_mapping_path",
+    "relation_similarity_path",
+    "seeded_subset",
+    "validation_questions",
+]

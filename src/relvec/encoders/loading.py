@@ -1,0 +1,98 @@
+"""One entry point for every model kind: trained folders, backbones, and the baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from relvec.backbones import DEFAULT_BACKBONE
+from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
+from relvec.encoders.prompt import RelationEncoder
+from relvec.encoders.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
+
+# Pairs whose embeddings fingerprint a model (used to check that an index matches its model).
+PROBE_PAIRS = (("paris", "france"), ("baker", "bread"), ("puppy", "dog"), ("hot", "cold"))
+
+
+def load_model(spec: str | Path, *, template: str | None = None, pooling: str | None = None, **kwargs: Any) -> Any:
+    """Load a model from a spec.
+
+    - ``offset`` / ``offset:PATH``: the static offset baseline (GloVe 6B 50d, or a saved static folder);
+      ``offset:encoder:BACKBONE``: offsets of a sentence encoder's word vectors (:mod:`relvec.encoders.word_vectors`);
+    - ``vanilla`` / ``vanilla:BACKBONE``: an untuned backbone with a template (the paper's no-fine-tuning row);
+    - ``hybrid:MODEL[@WEIGHT]``: MODEL's embedding joined with the GloVe offset (weight 1 by default),
+      see :mod:`relvec.encoders.hybrid`;
+    - anything else: :meth:`RelationEncoder.from_pretrained` (relvec folder, backbone folder, alias, hub id),
+      or a saved static-offset or hybrid folder.
+    """
+    text = str(spec)
+    kind, _, rest = text.partition(":")
+    if kind == "offset":
+        _no_prompt_options("offset", template, pooling)
+        return StaticOffsetEncoder.from_pretrained(rest or GLOVE_NAME)
+    if kind == "vanilla":
+        model = RelationEncoder.from_pretrained(rest or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
+        if model.config.training:
+            raise ValueError(f"{text}: vanilla means an untuned backbone, but {rest} is a fine-tuned relvec model")
+        model.name_or_path = text
+        return model
+    if kind == "hybrid":
+        inner, weight = _split_weight(rest)
+        prompt = load_model(inner or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
+        return HybridEncoder(prompt, StaticOffsetEncoder.from_pretrained(GLOVE_NAME), weight, name_or_path=text)
+    if Path(text).is_dir() and read_static_config(text) is not None:
+        _no_prompt_options(text, template, pooling)
+        return StaticOffsetEncoder.from_pretrained(text)
+    if Path(text).is_dir() and read_hybrid_config(text) is not None:
+        return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+    return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+
+
+def _split_weight(text: str) -> tuple[str, float]:
+    """``MODEL@WEIGHT`` -> (MODEL, WEIGHT); no ``@number`` suffix means weight 1."""
+    head, sep, tail = text.rpartition("@")
+    if sep:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return text, 1.0
+
+
+def _no_prompt_options(name: str, template: str | None, pooling: str | None) -> None:
+    if template is not None or pooling is not None:
+        raise ValueError(f"{name} is a static-offset model: --template / --pooling do not apply")
+
+
+def model_identity(model: Any) -> dict[str, Any]:
+    """What identifies a model's embedding space: its name, type, dimension, settings and a fingerprint.
+
+    The fingerprint is the unit embedding of :data:`PROBE_PAIRS`; two models match when these agree
+    to cosine >= 0.999 (robust to bf16 vs fp32), whatever their paths.
+    """
+    identity: dict[str, Any] = {
+        "name": str(getattr(model, "name_or_path", "") or type(model).__name__),
+        "model_type": getattr(model, "model_type", "relation_encoder"),
+        "embedding_dim": int(model.embedding_dim),
+    }
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "template"):
+        identity.update(template=config.template, pooling=config.pooling, backbone=config.backbone)
+    probe = np.asarray(model.encode(list(PROBE_PAIRS), normalize=True, show_progress_bar=False), dtype=np.float64)
+    identity["fingerprint"] = [[round(float(x), 6) for x in row] for row in probe]
+    return identity
+
+
+def same_model(identity: dict[str, Any], other: dict[str, Any], tolerance: float = 1e-3) -> bool:
+    """True when two identities describe the same embedding space (see :func:`model_identity`)."""
+    if identity.get("embedding_dim") != other.get("embedding_dim"):
+        return False
+    a = np.asarray(identity.get("fingerprint", []), dtype=np.float64)
+    b = np.asarray(other.get("fingerprint", []), dtype=np.float64)
+    if a.shape != b.shape or a.size == 0:
+        return False
+    cos = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
+    return bool(np.all((cos >= 1 - tolerance) | zero))

@@ -1,0 +1,357 @@
+"""Contrastive fine-tuning of a relation encoder on relation-similarity data (RelBERT, Sec. 3.2).
+
+One optimiser step per relation (its gradient from :mod:`relvec.training.gradient_cache`). After every
+epoch the evaluator the trainer is given scores the model and a complete checkpoint is written
+(:mod:`relvec.training.checkpoint`); the best epoch by the evaluator's primary metric is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from relvec.data import (
+    AnalogyQuestion,
+    RelationRecord,
+    augment_negatives,
+    exclude_relations,
+    group_by_parent,
+    load_relation_similarity,
+    validation_questions,
+)
+from relvec.encoders.prompt import RelationEncoder
+from relvec.evaluation import AnalogyEvaluator, Evaluator
+from relvec.files import FileFormatError, remove, sweep_temporaries, write_json, write_text
+from relvec.losses import build_loss
+from relvec.precision import resolve_precision
+from relvec.training.arguments import TrainingArguments
+from relvec.training.checkpoint import (
+    CHECKPOINT,
+    HISTORY_FILE,
+    WEIGHTS_FILE,
+    best_weights_file,
+    finished_run,
+    load_extra,
+    load_state,
+    recover_checkpoint,
+    save_checkpoint,
+)
+from relvec.training.curve import plot_training
+from relvec.training.gradient_cache import relation_step
+from relvec.version import __version__
+
+LOG_FILE = "train_log.jsonl"
+PLOT_FILE = "training_curve.png"
+SEMEVAL_VALID = "semeval_valid"
+
+
+def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
+    """Apply exclusion, parent grouping and negative augmentation, in that order."""
+    out = exclude_relations(records, args.exclude_relations)
+    if args.parent_relations:
+        out = group_by_parent(out)
+    if args.augment_negatives:
+        out = augment_negatives(out)
+    usable = [r for r in out if len(r.positives) >= 2 and r.negatives]
+    if not usable:
+        raise ValueError("no relation has at least two positives and one negative after filtering")
+    return usable
+
+
+def sample_relation(
+    record: RelationRecord, num_positive: int, num_negative: int, rng: np.random.Generator
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Up to ``num_positive`` positives and ``num_negative`` negatives, sampled without replacement."""
+    pos = [record.positives[i] for i in sorted(rng.permutation(len(record.positives))[:num_positive])]
+    neg = [record.negatives[i] for i in sorted(rng.permutation(len(record.negatives))[:num_negative])]
+    return pos, neg
+
+
+def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
+    """Linear warm-up over ``warmup`` steps, then linear decay to zero at ``total``."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return factor
+
+
+class Trainer:
+    """Fine-tune a :class:`RelationEncoder`; checkpoints atomically after every epoch and can resume."""
+
+    def __init__(
+        self,
+        model: RelationEncoder,
+        args: TrainingArguments,
+        train_records: Sequence[RelationRecord],
+        evaluator: Evaluator | None = None,
+        callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
+        show_progress_bar: bool = True,
+        epoch_callbacks: Sequence[Callable[[dict[str, Any]], None]] = (),
+    ) -> None:
+        """``evaluator``: called with the model after every epoch (and once before training, for
+        reference); a callable returning a metrics dict with a ``primary_metric``, such as
+        :func:`semeval_valid_evaluator`. With ``select_on="semeval_valid"`` it selects the epoch."""
+        self.model = model
+        self.args = args
+        self.records = prepare_records(train_records, args)
+        self.evaluator = evaluator
+        if args.select_on == "semeval_valid" and evaluator is None:
+            raise ValueError("select_on='semeval_valid' needs an evaluator (e.g. semeval_valid_evaluator(questions))")
+        # the history key of the selection metric, e.g. "semeval_valid_accuracy"
+        self.metric = f"{evaluator.name}_{evaluator.primary_metric}" if evaluator is not None else None
+        self.callbacks = list(callbacks)
+        self.epoch_callbacks = list(epoch_callbacks)
+        self.show_progress_bar = show_progress_bar
+        self.output_dir = Path(args.output_dir)
+        self.precision = resolve_precision(args.precision, model.device)
+        self.loss_fn = build_loss(
+            args.loss, args.temperature, args.margin, args.distance, args.classification, model.embedding_dim
+        ).to(model.device)
+        params = [p for p in [*model.parameters(), *self.loss_fn.parameters()] if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay)
+        self.total_steps = args.epochs * len(self.records)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, linear_schedule(args.warmup_steps, self.total_steps)
+        )
+        self.history: list[dict[str, Any]] = []
+        self.global_step = 0
+        self.best: dict[str, Any] | None = None
+        self.baseline: dict[str, Any] = {}
+
+    # -------------------------------------------------------------- public
+    def train(self, resume: bool = False) -> RelationEncoder:
+        """Run every remaining epoch and return the selected model (also saved to ``output_dir``).
+
+        With ``resume``, a finished run is returned as saved, and an interrupted one continues from its
+        newest complete checkpoint; the result equals an uninterrupted run's.
+        """
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if resume and (finished := self._already_finished()) is not None:
+            return finished
+        with torch.random.fork_rng(devices=[]):  # leave the caller's RNG untouched
+            torch.manual_seed(self.args.seed)
+            start = self._resume() if resume else 0
+            if start == 0:
+                remove(self.output_dir / HISTORY_FILE)  # a new run: the old finish mark no longer holds
+                sweep_temporaries(self.output_dir)
+                write_text(self.output_dir / LOG_FILE, "")
+                self.baseline = self._validate()  # the untrained model, for reference only
+            for epoch in range(start, self.args.epochs):
+                losses = self._train_epoch(epoch)
+                self._end_epoch(epoch, losses)
+        return self._finish()
+
+    # -------------------------------------------------------------- epochs and steps
+    def _train_epoch(self, epoch: int) -> list[float]:
+        """One pass over the relations; returns the step losses."""
+        self.model.train()
+        losses: list[float] = []
+        rng = np.random.default_rng([self.args.seed, epoch])
+        order = rng.permutation(len(self.records))
+        bar = tqdm(order, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar)
+        started = time.perf_counter()
+        with (self.output_dir / LOG_FILE).open("a", encoding="utf-8") as log:
+            for position, index in enumerate(bar):
+                record = self.records[int(index)]
+                pos, neg = sample_relation(record, self.args.num_positive, self.args.num_negative, rng)
+                loss = relation_step(self.model, self.loss_fn, pos, neg, self.args.chunk_size, self.precision)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"loss became {loss} at epoch {epoch + 1}, relation {record.relation_type}"
+                    )
+                lr = self.scheduler.get_last_lr()[0]
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.global_step += 1
+                entry = {
+                    "epoch": epoch + 1,
+                    "step": position + 1,
+                    "global_step": self.global_step,
+                    "relation": record.relation_type,
+                    "loss": loss,
+                    "lr": lr,
+                    "elapsed_s": round(time.perf_counter() - started, 3),
+                }
+                losses.append(loss)
+                log.write(json.dumps(entry) + "\n")
+                log.flush()
+                bar.set_postfix(loss=f"{loss:.3f}")
+                for callback in self.callbacks:
+                    callback(entry)
+        return losses
+
+    def _end_epoch(self, epoch: int, losses: list[float]) -> None:
+        metrics = self._validate()
+        record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None, **metrics}
+        self.history.append(record)
+        score = metrics.get(self.metric) if self.args.select_on == "semeval_valid" and self.metric else epoch
+        if self.best is None or (score is not None and score > self.best["score"]):
+            self.best = {"epoch": epoch + 1, "score": score}
+        self._save_checkpoint(epoch)
+        for callback in self.epoch_callbacks:
+            callback({**record, "best_epoch": self.best["epoch"], "baseline": self.baseline, "metric": self.metric})
+
+    def _validate(self) -> dict[str, Any]:
+        if self.evaluator is None or self.metric is None:
+            return {}
+        metrics = self.evaluator(self.model)
+        return {self.metric: float(metrics[metrics.get("primary_metric", self.evaluator.primary_metric)])}
+
+    # -------------------------------------------------------------- checkpoints
+    def _save_checkpoint(self, epoch: int) -> None:
+        """One complete folder per epoch: weights, the selected epoch's weights, optimiser state (no pickle)."""
+        weights = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        extra = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "loss_fn": self.loss_fn.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        state = {
+            "epoch": epoch + 1,
+            "global_step": self.global_step,
+            "history": self.history,
+            "best": self.best,
+            "baseline": self.baseline,
+            "args": self.args.to_dict(),
+            "relvec_version": __version__,
+        }
+        save_checkpoint(self.output_dir, weights, extra, state)
+
+    def _check_arguments(self, saved: dict[str, Any], where: Path) -> None:
+        saved_args = {k: v for k, v in saved.items() if k != "output_dir"}
+        current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
+        if saved_args != current:
+            changed = sorted(k for k in current if saved_args.get(k) != current[k])
+            raise ValueError(f"cannot resume {where}: arguments differ from the checkpoint ({', '.join(changed)})")
+
+    def _resume(self) -> int:
+        """Restore the newest complete checkpoint (after sweeping a killed run's leftovers); its epoch count."""
+        found = recover_checkpoint(self.output_dir)
+        if found is None:
+            warnings.warn(f"no complete checkpoint in {self.output_dir}; training from the start", stacklevel=3)
+            return 0
+        folder, state = found
+        from safetensors.torch import load_file
+
+        self._check_arguments(state["args"], folder)
+        self.model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        extra = load_extra(folder, state)
+        self.optimizer.load_state_dict(extra["optimizer"])
+        self.scheduler.load_state_dict(extra["scheduler"])
+        self.loss_fn.load_state_dict(extra["loss_fn"])
+        torch.set_rng_state(extra["torch_rng"])
+        self.global_step = state["global_step"]
+        self.history = state["history"]
+        self.best = state["best"]
+        self.baseline = state.get("baseline", {})
+        # Drop log lines of the interrupted epoch so the log matches the restored state.
+        kept = [e for e in self._read_log() if e["global_step"] <= self.global_step]
+        write_text(self.output_dir / LOG_FILE, "".join(json.dumps(e) + "\n" for e in kept))
+        return int(state["epoch"])
+
+    def _read_log(self) -> list[dict[str, Any]]:
+        """The step log; a line cut short by a kill is skipped."""
+        path = self.output_dir / LOG_FILE
+        if not path.is_file():
+            return []
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and "global_step" in entry:
+                    entries.append(entry)
+        return entries
+
+    # -------------------------------------------------------------- end of training
+    def _finish(self) -> RelationEncoder:
+        """Write the selected model, then ``history.json`` (the mark of a finished run), then drop the
+        checkpoint. Until the mark exists the checkpoint holds everything, so a kill here is redone."""
+        folder = self.output_dir / CHECKPOINT
+        state = load_state(folder)
+        if state is None:
+            raise FileFormatError(f"{folder}: the checkpoint of the last epoch is incomplete")
+        best = best_weights_file(folder, state)
+        if best.name != WEIGHTS_FILE:
+            from safetensors.torch import load_file
+
+            self.model.load_state_dict(load_file(str(best)))
+        metadata = {
+            "arguments": self.args.to_dict(),
+            "best_epoch": self.best["epoch"] if self.best else None,
+            "baseline": self.baseline,
+            "history": self.history,
+            "relations": len(self.records),
+        }
+        self.model.save_pretrained(self.output_dir, training=metadata)
+        plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline, self.metric)
+        write_json(self.output_dir / HISTORY_FILE, {**metadata, "complete": True})
+        self._clean_up()
+        return self.model
+
+    def _clean_up(self) -> None:
+        if not self.args.keep_checkpoint:
+            remove(self.output_dir / CHECKPOINT)
+        sweep_temporaries(self.output_dir)
+
+    def _already_finished(self) -> RelationEncoder | None:
+        """For ``resume``: the saved model of a run that finished (leftovers removed), else None."""
+        done = finished_run(self.output_dir)
+        if done is None:
+            return None
+        self._check_arguments(done.get("arguments", {}), self.output_dir / HISTORY_FILE)
+        self._clean_up()
+        saved = RelationEncoder.from_pretrained(self.output_dir, device=self.model.device)
+        self.model.load_state_dict(saved.state_dict())
+        self.model.config = saved.config
+        self.history = done.get("history", [])
+        return self.model
+
+
+def semeval_valid_evaluator(
+    questions: Sequence[AnalogyQuestion], batch_size: int = 64, show_progress_bar: bool | None = None
+) -> AnalogyEvaluator:
+    """The default epoch selector: analogy questions built from the SemEval ``valid`` split."""
+    return AnalogyEvaluator(questions, name=SEMEVAL_VALID, batch_size=batch_size, show_progress_bar=show_progress_bar)
+
+
+def train(
+    args: TrainingArguments,
+    resume: bool = False,
+    evaluator: Evaluator | None = None,
+    show_progress_bar: bool = True,
+    **trainer_kwargs: Any,
+) -> RelationEncoder:
+    """Load backbone and data from ``args`` and train; returns the selected model.
+
+    Without an ``evaluator`` and with ``select_on="semeval_valid"``, epochs are selected on analogy
+    questions built from the data's ``valid`` split.
+    """
+    model = RelationEncoder.from_pretrained(
+        args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
+    )
+    if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
+        model.prompt_encoder.requires_grad_(False)
+    records = load_relation_similarity(args.data, "train", args.data_dir)
+    if evaluator is None and args.select_on == "semeval_valid":
+        valid = load_relation_similarity(args.data, "valid", args.data_dir)
+        if args.parent_relations:
+            valid = group_by_parent(valid)
+        questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
+        evaluator = semeval_valid_evaluator(questions, args.chunk_size, None if show_progress_bar else False)
+    trainer = Trainer(model, args, records, evaluator, show_progress_bar=show_progress_bar, **trainer_kwargs)
+    return trainer.train(resume=resume)
