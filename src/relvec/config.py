@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from relvec.files import read_json, write_json
-from relvec.prompts import DEFAULT_TEMPLATE, resolve_template
+from relvec.prompts import DEFAULT_TEMPLATE, PromptShape, resolve_template
 
 CONFIG_NAME = "relvec_config.json"
 FORMAT_VERSION = 1
@@ -87,8 +87,6 @@ LEARNED_METHODS = ("autoprompt", "ptuning")
 
 def validate_learned_prompt(prompt: dict[str, Any]) -> None:
     """Check the ``prompt`` section of a config (raises ValueError naming the problem)."""
-    from relvec.prompts import PromptShape
-
     if not isinstance(prompt, dict):
         raise ValueError(f"prompt must be a dict, got {type(prompt).__name__}")
     method = prompt.get("method")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -133,8 +134,6 @@ class RelationEncoder(nn.Module):
             self.backbone.save_pretrained(staging, safe_serialization=True)
             self.tokenizer.save_pretrained(staging)
             if self.prompt_encoder is not None:
-                from safetensors.torch import save_file
-
                 state = {k: v.detach().contiguous().cpu() for k, v in self.prompt_encoder.state_dict().items()}
                 save_file(state, str(staging / PROMPT_ENCODER_FILE))
             else:  # sentence-transformers cannot reproduce continuous prompts

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -46,8 +47,6 @@ def load_prompt_encoder(folder: Path, config: RelvecConfig, backbone: PreTrained
     """The P-tuning prompt encoder saved next to the weights (None for discrete prompts)."""
     if config.prompt.get("method") != "ptuning":
         return None
-    from safetensors.torch import load_file
-
     path = folder / PROMPT_ENCODER_FILE
     if not path.is_file():
         raise ValueError(f"{folder} has a P-tuning prompt but no {PROMPT_ENCODER_FILE}")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers import AutoModel, AutoTokenizer
 
 from relvec.backbones import canonical_name, local_path
 from relvec.pooling import masked_mean
@@ -44,8 +45,6 @@ class EncoderWordVectors:
         referrer: str = "",
     ) -> None:
         """``local_files_only``: never download (set when a saved folder, ``referrer``, names the backbone)."""
-        from transformers import AutoModel, AutoTokenizer
-
         if batch_size < 1 or max_length < 3:
             raise ValueError(f"batch_size must be >= 1 and max_length >= 3, got {batch_size} and {max_length}")
         source = local_path(backbone)

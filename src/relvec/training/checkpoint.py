@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 
 from relvec.files import (
     FileFormatError,
@@ -88,8 +89,6 @@ def unflatten_state(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 # ---------------------------------------------------------------------------- writing
 def _save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    from safetensors.torch import save_file
-
     create(path, lambda p: save_file(tensors, str(p)))
 
 
@@ -172,8 +171,6 @@ def recover_checkpoint(output_dir: Path) -> tuple[Path, dict[str, Any]] | None:
 
 def load_extra(folder: Path, state: dict[str, Any]) -> Any:
     """The optimiser/scheduler/loss/RNG state of a checkpoint (safetensors + JSON; nothing unpickled)."""
-    from safetensors.torch import load_file
-
     return unflatten_state(state.get("extra"), load_file(str(folder / OPTIMIZER_FILE)))
 
 

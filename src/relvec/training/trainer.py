@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from relvec.data import (
@@ -246,8 +247,6 @@ class Trainer:
             warnings.warn(f"no complete checkpoint in {self.output_dir}; training from the start", stacklevel=3)
             return 0
         folder, state = found
-        from safetensors.torch import load_file
-
         self._check_arguments(state["args"], folder)
         self.model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         extra = load_extra(folder, state)
@@ -287,8 +286,6 @@ class Trainer:
             raise FileFormatError(f"{folder}: the checkpoint of the last epoch is incomplete")
         best = best_weights_file(folder, state)
         if best.name != WEIGHTS_FILE:
-            from safetensors.torch import load_file
-
             self.model.load_state_dict(load_file(str(best)))
         metadata = {
             "arguments": self.args.to_dict(),
