@@ -81,3 +81,25 @@ def test_train_cli_flags(tiny_dir, relation_data, tmp_path):
     assert saved["preset"] == "quick" and saved["epochs"] == 1 and saved["augment_negatives"] is False
     assert saved["exclude_relations"] == ["3a"] and saved["learning_rate"] == 5e-5
     assert json.loads((out / "history.json").read_text())["relations"] == 4
+
+
+def test_every_training_flag_explains_itself(capsys):
+    import dataclasses
+
+    from relvec.recipes import RecipeArguments
+    from relvec.training.prompt_search import PromptSearchArguments
+
+    for cls in (RecipeArguments, PromptSearchArguments):
+        for f in dataclasses.fields(cls):
+            assert len(f.metadata.get("help", "")) > 10, f"{cls.__name__}.{f.name} has no help"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "--loss {nce,info_loob,triplet}" in text and "--preset {paper,quick,best-cpu}" in text
+    assert "contrastive loss (default: nce)" in text
+
+
+def test_show_config_prints_a_presets_resolved_values(capsys):
+    assert main(["train", "--preset", "best-cpu", "--epochs", "6", "--show-config"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["backbone"] == "mpnet" and shown["epochs"] == 6 and shown["hybrid_vectors"] == "encoder:mpnet"

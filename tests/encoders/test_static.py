@@ -80,3 +80,13 @@ def test_newer_static_folder_is_a_clear_error(vectors, tmp_path):
     (folder / "relvec_config.json").write_text(json.dumps({**config, "format_version": 99}))
     with pytest.raises(ValueError, match="upgrade relvec"):
         load_model(str(folder))
+
+
+def test_every_model_kind_follows_the_pair_encoder_protocol(tiny_encoder):
+    from relvec.encoders import HybridEncoder, PairEncoder, RelationEncoder
+
+    static = StaticOffsetEncoder(WordVectors(["a", "b"], np.eye(2, dtype=np.float32)))
+    for model in (tiny_encoder, static, HybridEncoder(tiny_encoder, static)):
+        assert isinstance(model, PairEncoder), type(model).__name__
+        assert model.encode([("a", "b")]).shape == (1, model.embedding_dim)
+    assert isinstance(tiny_encoder, RelationEncoder)

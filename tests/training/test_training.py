@@ -267,3 +267,28 @@ def test_no_progress_silences_every_bar_including_validation(tmp_path, tiny_dir,
     train(args, show_progress_bar=False)
     err = capsys.readouterr().err
     assert "encode" not in err and "epoch" not in err and "it/s" not in err
+
+
+class _ScriptedEvaluator:
+    """An evaluator whose score falls after the first epoch: the trainer must keep epoch 1."""
+
+    name = "scripted"
+    primary_metric = "score"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, model):
+        self.calls += 1
+        return {"score": [0.1, 0.9, 0.2][self.calls - 1], "primary_metric": "score"}
+
+
+def test_the_trainer_selects_the_epoch_with_the_evaluator_it_is_given(tmp_path, tiny_dir, relation_data):
+    evaluator = _ScriptedEvaluator()
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=2)
+    model = train(args, evaluator=evaluator, show_progress_bar=False)
+    history = json.loads((Path(args.output_dir) / "history.json").read_text())
+    assert evaluator.calls == 3  # before training, then after each epoch
+    assert history["best_epoch"] == 1 and [h["scripted_score"] for h in history["history"]] == [0.9, 0.2]
+    assert history["baseline"] == {"scripted_score": 0.1}
+    assert model.config.training["best_epoch"] == 1
