@@ -42,6 +42,8 @@ def test_separable_toy_features_are_classified_perfectly():
 class Scripted:
     """A stand-in classifier whose accuracy depends on its configuration."""
 
+    n_iter_ = 1
+
     def __init__(self, good: bool, labels: list[str]):
         self.good, self.labels = good, labels
 
@@ -51,7 +53,7 @@ class Scripted:
 
 def test_grid_search_selects_the_best_validation_configuration(monkeypatch):
     train, valid, test = separable("train", 3), separable("valid", 3), separable("test", 3)
-    evaluator = LexicalRelationEvaluator(train, test, valid)
+    evaluator = LexicalRelationEvaluator(train, test, valid, classifier="sklearn")
     fits = []
 
     def fake_fit(x, y, config):

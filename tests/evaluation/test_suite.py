@@ -141,3 +141,37 @@ def test_eval_all_fails_fast_on_unknown_names_and_keeps_finished_work(tiny_dir, 
     assert "test.jsonl:1" in capsys.readouterr().err
     saved = json.loads(out.read_text())
     assert saved["complete"] is False and saved["analogy"]["sat_full"]["num_questions"] == 3
+
+
+def test_cli_eval_classification_and_mapping_match_eval_all(tiny_dir, suite_data, tmp_path):
+    common = ["--model", str(tiny_dir), "--data-dir", str(suite_data)]
+    everything = tmp_path / "all.json"
+    argv = ["eval", "all", *common, "--analogy-datasets", "sat_full", "--lexical-datasets", "BLESS"]
+    assert main([*argv, "--output", str(everything)]) == 0
+    full = json.loads(everything.read_text())
+    for task, name, extra in (
+        ("classification", "lexical_relation", ["--datasets", "BLESS"]),
+        ("mapping", "relation_mapping", []),
+    ):
+        out = tmp_path / f"{task}.json"
+        assert main(["eval", task, *common, *extra, "--output", str(out)]) == 0
+        alone = json.loads(out.read_text())
+        assert [k for k in ("analogy", "lexical_relation", "relation_mapping") if k in alone] == [name]
+        assert alone[name] == full[name]  # the same evaluator, the same figures
+    sklearn = tmp_path / "sk.json"
+    argv = ["eval", "classification", *common, "--datasets", "BLESS", "--classifier", "sklearn"]
+    assert main([*argv, "--output", str(sklearn)]) == 0
+    assert json.loads(sklearn.read_text())["lexical_relation"]["BLESS"]["classifier"] == "sklearn"
+
+
+def test_a_jsonl_analogy_set_is_named_by_its_stem(tiny_dir, suite_data, tmp_path):
+    path = suite_data / "analogy" / "sat_full" / "test.jsonl"
+    own = tmp_path / "my_questions.jsonl"
+    own.write_text(path.read_text())
+    out = tmp_path / "r.json"
+    assert main(["eval", "analogy", "--model", str(tiny_dir), "--datasets", str(own), "--output", str(out)]) == 0
+    assert list(json.loads(out.read_text())["results"][str(tiny_dir)]) == ["my_questions"]
+    out = tmp_path / "all.json"
+    argv = ["eval", "all", "--model", str(tiny_dir), "--data-dir", str(suite_data), "--tasks", "analogy"]
+    assert main([*argv, "--analogy-datasets", str(own), "--output", str(out)]) == 0
+    assert list(json.loads(out.read_text())["analogy"]) == ["my_questions"]

@@ -292,3 +292,15 @@ def test_the_trainer_selects_the_epoch_with_the_evaluator_it_is_given(tmp_path, 
     assert history["best_epoch"] == 1 and [h["scripted_score"] for h in history["history"]] == [0.9, 0.2]
     assert history["baseline"] == {"scripted_score": 0.1}
     assert model.config.training["best_epoch"] == 1
+
+
+def test_a_run_finished_by_an_older_relvec_is_recognised_as_finished(tmp_path, tiny_dir, relation_data, monkeypatch):
+    args = _args(tmp_path, relation_data, backbone=tiny_dir, epochs=1)
+    train(args, show_progress_bar=False)
+    history_path = Path(args.output_dir) / "history.json"
+    old = json.loads(history_path.read_text())
+    del old["complete"]  # older versions wrote no mark and kept the hybrid settings among the arguments
+    old["arguments"] |= {"hybrid_vectors": None, "hybrid_bidirectional": False}
+    history_path.write_text(json.dumps(old))
+    monkeypatch.setattr(Trainer, "_train_epoch", lambda *a: pytest.fail("a finished run was trained again"))
+    train(args, resume=True, show_progress_bar=False)

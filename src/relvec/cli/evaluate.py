@@ -13,7 +13,8 @@ from relvec.backbones import DEFAULT_BACKBONE
 from relvec.cli.common import load_model_from_args, model_args, progress, split_list, write_output
 from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
 from relvec.evaluation import evaluate_all, render_markdown
-from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator
+from relvec.evaluation.classification import CLASSIFIERS
+from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator, dataset_label
 from relvec.plotting import plot_pairs
 
 
@@ -32,6 +33,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     everything = tasks.add_parser("all", parents=[common], help="every evaluator; JSON + Markdown report")
     _add_eval_all(everything)
     everything.set_defaults(handler=cmd_eval_all)
+    classification = tasks.add_parser(
+        "classification", parents=[common], help="lexical relation classification (an MLP grid on the embeddings)"
+    )
+    model_args(classification)
+    classification.add_argument("--datasets", dest="lexical_datasets", default=",".join(LEXICAL_DATASETS))
+    _add_task_options(classification, "eval_classification.json")
+    classification.set_defaults(handler=cmd_eval_all, tasks="lexical_relation", analogy_datasets="", split="test")
+    mapping = tasks.add_parser("mapping", parents=[common], help="Turney's relation-mapping problems")
+    model_args(mapping)
+    _add_task_options(mapping, "eval_mapping.json")
+    mapping.set_defaults(
+        handler=cmd_eval_all, tasks="relation_mapping", analogy_datasets="", lexical_datasets="", split="test"
+    )
 
     report = sub.add_parser("report", parents=[common], help="merge result files into one side-by-side table")
     report.add_argument("results", nargs="+", help="JSON files written by `relvec eval all`")
@@ -61,7 +75,7 @@ def evaluate_analogy(
     results = {}
     for name in datasets:
         evaluator = analogy_evaluator(name, split, data_dir, None, batch_size=batch_size, **options)
-        results[name] = evaluator(model)
+        results[dataset_label(name)] = evaluator(model)
     return results
 
 
@@ -106,8 +120,18 @@ def _add_eval_all(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--analogy-datasets", default=",".join(ANALOGY_SUITE))
     parser.add_argument("--lexical-datasets", default=",".join(LEXICAL_DATASETS))
     parser.add_argument("--split", default="test", choices=["valid", "test"], help="analogy split")
+    _add_task_options(parser, "eval_all.json")
+
+
+def _add_task_options(parser: argparse.ArgumentParser, output: str) -> None:
     parser.add_argument("--max-items", type=int, default=None, help="seeded subset per set (smoke tests)")
-    parser.add_argument("--output", default="eval_all.json", help="JSON results; the Markdown table goes next to it")
+    parser.add_argument(
+        "--classifier",
+        default="torch",
+        choices=list(CLASSIFIERS),
+        help="classification grid: torch (every configuration at once) or sklearn (the reference)",
+    )
+    parser.add_argument("--output", default=output, help="JSON results; the Markdown table goes next to it")
 
 
 def cmd_eval_all(args: argparse.Namespace) -> int:
@@ -138,6 +162,7 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress_bar=progress(),
         on_result=report,
+        classifier=args.classifier,
     )
     results["model"] = args.model
     results["complete"] = True

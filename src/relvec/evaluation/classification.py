@@ -1,7 +1,9 @@
 """Lexical relation classification: an MLP on frozen pair embeddings, selected on the validation split.
 
 Features of (h, t) are emb(h, t) concatenated with emb(t, h), as in the RelBERT paper. The
-encoder is called once per evaluator call; the grid search reuses the same feature matrices.
+encoder is called once per evaluator call; the grid search reuses the same feature matrices. The grid
+is trained all at once in PyTorch (:mod:`relvec.evaluation.mlp_grid`, the default) or, as the
+reference, one scikit-learn ``MLPClassifier`` per configuration (``classifier="sklearn"``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from relvec.data import LexicalExample, lexical_relation_path, load_lexical_relation, seeded_subset
+from relvec.evaluation.mlp_grid import STOPPING, TorchMLPGrid
 
 # The paper's grid; a dataset without a validation split uses DEFAULT_CONFIG.
 DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
@@ -21,6 +24,7 @@ DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
     "hidden_layer_sizes": (100, 150, 200),
 }
 DEFAULT_CONFIG: dict[str, Any] = {"learning_rate_init": 1e-3, "hidden_layer_sizes": 100}
+CLASSIFIERS = ("torch", "sklearn")
 
 
 class LexicalRelationEvaluator:
@@ -42,7 +46,16 @@ class LexicalRelationEvaluator:
         max_iter: int = 200,
         batch_size: int = 64,
         show_progress_bar: bool | None = None,
+        classifier: str = "torch",
+        stopping: str = "valid",
     ) -> None:
+        """``classifier``: ``torch`` (the whole grid at once) or ``sklearn`` (the reference); ``stopping``
+        (torch only): ``valid`` also stops on, and keeps the best epoch by, validation micro-F1; ``loss``
+        is scikit-learn's training-loss rule alone."""
+        if classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
+        if stopping not in STOPPING:
+            raise ValueError(f"stopping must be one of {STOPPING}, got {stopping!r}")
         for split, items in (("train", train), ("test", test)):
             if not items:
                 raise ValueError(f"{name}: the {split} split is empty")
@@ -59,6 +72,9 @@ class LexicalRelationEvaluator:
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.show_progress_bar = show_progress_bar
+        self.classifier = classifier
+        self.stopping = stopping
+        self.labels = sorted(labels)
         self.primary_metric = "f1_micro"
 
     @classmethod
@@ -109,29 +125,49 @@ class LexicalRelationEvaluator:
 
     def evaluate_features(self, features: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """Grid search on cached features: fit on train, select on valid micro F1, report test."""
+        runs = self._grid_torch(features) if self.classifier == "torch" else self._grid_sklearn(features)
+        search = [{**config, "valid_f1_micro": score, **extra} for config, score, _, extra in runs]
+        scores = [score if score is not None else -1.0 for _, score, _, _ in runs]
+        best = max(range(len(runs)), key=lambda i: (scores[i], -i))  # ties keep the earlier configuration
+        return {
+            **self._test_metrics(runs[best][2]),
+            "selected": runs[best][0],
+            "grid": search,
+            "classifier": self.classifier,
+            "num_train": len(self.train),
+            "num_valid": len(self.valid) if self.valid else 0,
+            "num_test": len(self.test),
+            "primary_metric": self.primary_metric,
+        }
+
+    def _labels(self, items: Sequence[LexicalExample]) -> np.ndarray:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return np.array([index[e.relation] for e in items], dtype=np.int64)
+
+    def _grid_torch(self, features: Mapping[str, np.ndarray]) -> list[tuple[dict[str, Any], float | None, list, dict]]:
+        grid = TorchMLPGrid(self.configurations(), seed=self.seed, max_iter=self.max_iter, stopping=self.stopping)
+        valid = {"x_valid": features["valid"], "y_valid": self._labels(self.valid)} if self.valid else {}
+        runs = grid.fit_predict(features["train"], self._labels(self.train), features["test"], **valid)
+        return [
+            (run.config, run.valid_f1_micro, [self.labels[i] for i in run.test_predictions], {"epochs": run.epochs})
+            for run in runs
+        ]
+
+    def _grid_sklearn(
+        self, features: Mapping[str, np.ndarray]
+    ) -> list[tuple[dict[str, Any], float | None, list, dict]]:
         from sklearn.metrics import f1_score
 
         y_train = [e.relation for e in self.train]
-        search = []
-        best_score, classifier, config = -1.0, None, {}
+        runs = []
         for candidate in self.configurations():
             fitted = self._fit(features["train"], y_train, candidate)
             score = None
             if self.valid is not None:
                 predicted = fitted.predict(features["valid"])
                 score = float(f1_score([e.relation for e in self.valid], predicted, average="micro"))
-            search.append({**candidate, "valid_f1_micro": score})
-            if classifier is None or (score is not None and score > best_score):  # ties keep the earlier one
-                best_score, classifier, config = score if score is not None else -1.0, fitted, candidate
-        return {
-            **self._test_metrics(classifier, features["test"]),
-            "selected": config,
-            "grid": search,
-            "num_train": len(self.train),
-            "num_valid": len(self.valid) if self.valid else 0,
-            "num_test": len(self.test),
-            "primary_metric": self.primary_metric,
-        }
+            runs.append((candidate, score, list(fitted.predict(features["test"])), {"epochs": int(fitted.n_iter_)}))
+        return runs
 
     def _fit(self, x: np.ndarray, y: Sequence[str], config: Mapping[str, Any]) -> Any:
         from sklearn.exceptions import ConvergenceWarning
@@ -143,11 +179,10 @@ class LexicalRelationEvaluator:
             classifier.fit(x, y)
         return classifier
 
-    def _test_metrics(self, classifier: Any, x: np.ndarray) -> dict[str, Any]:
+    def _test_metrics(self, predicted: Sequence[str]) -> dict[str, Any]:
         from sklearn.metrics import accuracy_score, f1_score
 
         truth = [e.relation for e in self.test]
-        predicted = classifier.predict(x)
         labels = sorted(set(truth) | set(predicted))  # sklearn's own label set for macro averaging
         per_class = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
         return {

@@ -59,13 +59,16 @@ def evaluate_all(
     batch_size: int = 64,
     show_progress_bar: bool | None = None,
     on_result: Callable[[str, str, dict[str, Any]], None] | None = None,
+    classifier: str = "torch",
 ) -> dict[str, Any]:
     """Run every evaluator on one model, embedding each distinct pair once for the whole run.
 
     ``split`` applies to the analogy sets (sets without it are skipped: NELL has no ``valid``);
     classification always selects on its valid split and reports test; mapping has only test.
     ``max_items`` takes a seeded subset of every set (for smoke tests). ``on_result(task, name,
-    metrics)`` is called after each evaluator.
+    metrics)`` is called after each evaluator. ``classifier``: how the classification grid is trained
+    (``torch``, all configurations at once, or ``sklearn``, the reference). A ``.jsonl`` analogy set is
+    reported under its file stem.
     """
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
@@ -74,7 +77,7 @@ def evaluate_all(
     cache = EmbeddingCache(model, batch_size=batch_size, show_progress_bar=show_progress_bar)
     results: dict[str, Any] = {t: {} for t in tasks}
     timing: dict[str, float] = {}
-    jobs = _jobs(tasks, analogy, lexical, split, data_dir, max_items, batch_size, show_progress_bar)
+    jobs = _jobs(tasks, analogy, lexical, split, data_dir, max_items, batch_size, show_progress_bar, classifier)
     for task, name, make in jobs:
         start = time.perf_counter()
         evaluator = make()
@@ -83,7 +86,7 @@ def evaluate_all(
         metrics = evaluator(cache)
         if hasattr(model, "coverage"):  # static vectors: count out-of-vocabulary pairs
             metrics["coverage"] = model.coverage(evaluator.pairs())
-        results[task][name] = metrics
+        results[task][dataset_label(name)] = metrics
         timing[f"{task}/{name}"] = round(time.perf_counter() - start, 2)
         if on_result is not None:
             on_result(task, name, metrics)
@@ -108,18 +111,30 @@ def _jobs(
     max_items: int | None,
     batch_size: int,
     show: bool | None,
+    classifier: str,
 ) -> list[tuple[str, str, Callable[[], Any]]]:
     kw = {"batch_size": batch_size, "show_progress_bar": show}
     jobs: list[tuple[str, str, Callable[[], Any]]] = []
     if "analogy" in tasks:
         jobs += [("analogy", n, partial(_analogy_or_none, n, split, data_dir, max_items, **kw)) for n in analogy]
     if "lexical_relation" in tasks:
-        make = partial(LexicalRelationEvaluator.from_dataset, data_dir=data_dir, max_examples=max_items, **kw)
+        make = partial(
+            LexicalRelationEvaluator.from_dataset,
+            data_dir=data_dir,
+            max_examples=max_items,
+            classifier=classifier,
+            **kw,
+        )
         jobs += [("lexical_relation", n, partial(make, n)) for n in lexical]
     if "relation_mapping" in tasks and split == "test":
         make = partial(RelationMappingEvaluator.from_dataset, None, data_dir, **kw)
         jobs.append(("relation_mapping", "relation_mapping", make))
     return jobs
+
+
+def dataset_label(name: str) -> str:
+    """How a set is named in results: its name, or a JSONL file's stem (not its whole path)."""
+    return Path(name).stem if str(name).endswith(".jsonl") else str(name)
 
 
 def _check_names(analogy: Sequence[str], lexical: Sequence[str]) -> None:

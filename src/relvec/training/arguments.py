@@ -109,7 +109,8 @@ class TrainingArguments:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown training arguments: {', '.join(unknown)}")
+            hint = " (hybrid settings belong to relvec.recipes.RecipeArguments)" if "hybrid_vectors" in unknown else ""
+            raise ValueError(f"unknown training arguments: {', '.join(unknown)}{hint}")
         return cls(**data)
 
     @classmethod

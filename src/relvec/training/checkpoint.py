@@ -175,9 +175,13 @@ def load_extra(folder: Path, state: dict[str, Any]) -> Any:
 
 
 def finished_run(output_dir: Path) -> dict[str, Any] | None:
-    """The metadata of a run whose final model was completely written (``history.json``), else None."""
+    """The metadata of a run whose final model was completely written (``history.json``), else None.
+
+    ``history.json`` is written after the final model (also by relvec versions before the checkpoint
+    manifest, which did not mark it ``complete``) and removed when a new run starts in the folder.
+    """
     path = Path(output_dir) / HISTORY_FILE
     if not path.is_file():
         return None
     data = read_json(path)
-    return data if isinstance(data, dict) and data.get("complete") is True else None
+    return data if isinstance(data, dict) and "arguments" in data and data.get("complete", True) else None

@@ -234,8 +234,9 @@ class Trainer:
         save_checkpoint(self.output_dir, weights, extra, state)
 
     def _check_arguments(self, saved: dict[str, Any], where: Path) -> None:
-        saved_args = {k: v for k, v in saved.items() if k != "output_dir"}
         current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
+        # keys this version's TrainingArguments lacks (older runs kept the hybrid settings here) do not count
+        saved_args = {k: v for k, v in saved.items() if k in current}
         if saved_args != current:
             changed = sorted(k for k in current if saved_args.get(k) != current[k])
             raise ValueError(f"cannot resume {where}: arguments differ from the checkpoint ({', '.join(changed)})")
