@@ -31,7 +31,7 @@ def test_eval_analogy_writes_json(tiny_dir, tmp_path, capsys):
     code = main(["eval", "analogy", "--model", str(tiny_dir), "--datasets", str(data), "--output", str(out)])
     assert code == 0
     result = json.loads(out.read_text())
-    assert result["results"][str(tiny_dir)][str(data)]["accuracy"] == 1.0
+    assert result["results"][str(tiny_dir)]["q"]["accuracy"] == 1.0  # a JSONL set is named by its stem
     assert "100.0" in capsys.readouterr().out
     argv = ["eval", "analogy", "--model", str(tiny_dir), "--model", str(tiny_dir), "--datasets", str(data)]
     assert main([*argv, "--output", str(out), "--reverse"]) == 0
