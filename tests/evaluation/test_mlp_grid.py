@@ -7,7 +7,7 @@ import torch
 
 from relvec.data import LexicalExample
 from relvec.evaluation import LexicalRelationEvaluator
-from relvec.evaluation.mlp_grid import TorchMLPGrid
+from relvec.evaluation.mlp_grid import TorchMLPGrid, _Group
 
 GRID = [{"learning_rate_init": lr, "hidden_layer_sizes": h} for lr in (1e-2, 1e-3) for h in (3, 5, 8)]
 
@@ -21,23 +21,26 @@ def blobs(n: int, seed: int, classes: int = 3, dim: int = 6, noise: float = 1.0)
 
 
 def test_each_configuration_gets_exactly_its_own_gradient():
-    grid = TorchMLPGrid(GRID, alpha=1e-2)
-    params = grid._init(6, 3, torch.Generator().manual_seed(0))
+    hidden = [3, 5, 8]
+    group = _Group([0, 1, 2], hidden, 6, 3, torch.Generator().manual_seed(0))
     x, y = (torch.as_tensor(a) for a in blobs(16, 1))
-    logits = grid._logits(params, x)
-    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.expand(len(GRID), -1), reduction="none")
-    ce.mean(dim=1).sum().backward()
-    w1, b1, w2, b2 = params
-    for c, config in enumerate(GRID):
-        h = config["hidden_layer_sizes"]
-        own = [w1[:, c, :h].detach().clone().requires_grad_(), b1[c, :h].detach().clone().requires_grad_()]
-        own += [w2[c, :h].detach().clone().requires_grad_(), b2[c].detach().clone().requires_grad_()]
-        alone = torch.relu(x @ own[0] + own[1]) @ own[2] + own[3]
-        torch.nn.functional.cross_entropy(alone, y).backward()
-        for mine, grid_grad in zip(own, (w1.grad[:, c, :h], b1.grad[c, :h], w2.grad[c, :h], b2.grad[c]), strict=True):
-            torch.testing.assert_close(grid_grad, mine.grad, rtol=1e-5, atol=1e-6)
+    logits = group.logits(x)
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.expand(len(hidden), -1), reduction="none")
+    (ce.mean(dim=1) + group.l2()).sum().backward()
+    w1, b1, w2, b2 = group.params
+    n, h_max = group.shape
+    g1, gb1 = w1.grad.reshape(6, n, h_max), b1.grad.reshape(n, h_max)
+    for c, h in enumerate(hidden):
+        own = [p.detach().clone().requires_grad_() for p in group.snapshot(c)]
+        own_w1, own_b1, own_w2, own_b2 = own[0][:, :h], own[1][:h], own[2][0, :h], own[3][0]
+        alone = torch.relu(x @ own_w1 + own_b1) @ own_w2 + own_b2
+        (torch.nn.functional.cross_entropy(alone, y) + own_w1.pow(2).sum() + own_w2.pow(2).sum()).backward()
+        torch.testing.assert_close(g1[:, c, :h], own[0].grad[:, :h], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(gb1[c, :h], own[1].grad[:h], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(w2.grad[c, :h], own[2].grad[0, :h], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(b2.grad[c], own[3].grad[0], rtol=1e-5, atol=1e-6)
         # the units a smaller configuration does not have get no gradient at all
-        assert not w1.grad[:, c, h:].any() and not w2.grad[c, h:].any() and not b1.grad[c, h:].any()
+        assert not g1[:, c, h:].any() and not w2.grad[c, h:].any() and not gb1[c, h:].any()
 
 
 def test_the_grid_learns_and_is_deterministic_with_a_seed():

@@ -1,20 +1,23 @@
-"""The paper's MLP grid for lexical relation classification, every configuration trained at once in PyTorch.
+"""The paper's MLP grid for lexical relation classification, its configurations trained together in PyTorch.
 
-The grid (learning rate × hidden size) is one batched model: configuration c owns slice c of
+Configurations that share a learning rate form a group, trained as one batched model: configuration i
+of a group owns slice i of
 
-    W1: (d, C, H)   b1: (C, H)   W2: (C, H, K)   b2: (C, K)
+    W1: (d, n·H)   b1: (n·H)   W2: (n, H, K)   b2: (n, K)
 
-where H is the largest hidden size and a smaller configuration's extra units start at zero. A zero unit
-stays zero: relu'(0) = 0 gives its weights no gradient, and Adam moves nothing without one. The first
-layer of all configurations is then one matrix product, the second a batched one, and the summed loss
-gives each configuration exactly its own gradient; Adam runs with a learning rate per configuration.
+where H is the group's largest hidden size and a smaller configuration's extra units start at zero. A
+zero unit stays zero: relu'(0) = 0 gives its weights no gradient, and Adam moves nothing without one.
+The first layer of a group is one matrix product, the second a batched one, and the summed loss gives
+each configuration exactly its own gradient; each group is one parameter group of a (fused) Adam.
 
-Each configuration follows scikit-learn's ``MLPClassifier`` defaults (relu, Adam with β 0.9 / 0.999,
-ε 1e-8, L2 ``alpha`` 1e-4 scaled by the batch size, batches of 200, Glorot-uniform initialisation, at
-most ``max_iter`` epochs, stop once the training loss has not improved by ``tol`` for ``n_iter_no_change``
-epochs). With validation data and ``stopping="valid"`` a configuration also stops once its validation
-micro-F1 has not improved for ``n_iter_no_change`` epochs, and its test predictions are those of its best
-validation epoch (validation is what the grid is selected on anyway, so this uses no test data).
+Each configuration follows scikit-learn's ``MLPClassifier`` defaults: relu, Adam (β 0.9 / 0.999, ε 1e-8),
+L2 ``alpha`` 1e-4 added to the loss and scaled by the batch size, batches of 200, Glorot-uniform
+initialisation, at most ``max_iter`` epochs, and a configuration stops once its training loss has not
+improved by ``tol`` for ``n_iter_no_change`` epochs (its weights are those it had then). With validation
+data and ``stopping="valid"`` a configuration also stops once its validation micro-F1 has not improved
+for ``n_iter_no_change`` epochs, and keeps the weights of its best validation epoch: validation is what
+the grid is selected on anyway, so no test data is involved. A group stops computing when all its
+configurations have stopped. Matrix products run in bf16 where the CPU has native bf16 (``precision``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from relvec.precision import autocast, resolve_precision
+
 STOPPING = ("valid", "loss")
+_CPU = torch.device("cpu")
 
 
 @dataclass
@@ -39,6 +45,52 @@ class GridRun:
     valid_f1_micro: float | None
     epochs: int
     test_predictions: np.ndarray
+
+
+def forward(x: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(n, B, K) float logits of n configurations, parameters laid out as in the module docstring."""
+    w1, b1, w2, b2 = params
+    hidden = torch.relu(x @ w1 + b1).reshape(len(x), w2.shape[0], w2.shape[1])
+    return (torch.einsum("bnh,nhk->nbk", hidden, w2) + b2.unsqueeze(1)).float()
+
+
+class _Group:
+    """The configurations sharing one learning rate, as one batched two-layer network."""
+
+    def __init__(self, members: list[int], hidden: list[int], d: int, k: int, generator: torch.Generator) -> None:
+        self.members, self.hidden = members, hidden
+        n, h = len(members), max(hidden)
+        w1, b1 = torch.zeros(d, n, h), torch.zeros(n, h)
+        w2, b2 = torch.zeros(n, h, k), torch.zeros(n, k)
+        for i, size in enumerate(hidden):  # Glorot uniform, bound √(6 / (fan_in + fan_out)), as sklearn
+            first, second = math.sqrt(6 / (d + size)), math.sqrt(6 / (size + k))
+            w1[:, i, :size] = _uniform((d, size), first, generator)
+            b1[i, :size] = _uniform((size,), first, generator)
+            w2[i, :size] = _uniform((size, k), second, generator)
+            b2[i] = _uniform((k,), second, generator)
+        self.params = [w1.reshape(d, n * h).requires_grad_(), b1.reshape(-1).requires_grad_()]
+        self.params += [w2.requires_grad_(), b2.requires_grad_()]
+        self.shape = (n, h)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, B, K) logits of the group's configurations for a batch ``x`` (B, d)."""
+        return forward(x, self.params)
+
+    def l2(self) -> torch.Tensor:
+        """Per configuration, the sum of its squared weights (biases excluded, as sklearn)."""
+        w1, _, w2, _ = self.params
+        return w1.pow(2).reshape(w1.shape[0], *self.shape).sum(dim=(0, 2)) + w2.pow(2).sum(dim=(1, 2))
+
+    def snapshot(self, i: int) -> list[torch.Tensor]:
+        """Configuration ``i``'s own weights, as a one-configuration group's parameters."""
+        n, h = self.shape
+        w1, b1, w2, b2 = (p.detach() for p in self.params)
+        return [
+            w1.reshape(-1, n, h)[:, i].clone(),
+            b1.reshape(n, h)[i].clone(),
+            w2[i : i + 1].clone(),
+            b2[i : i + 1].clone(),
+        ]
 
 
 class TorchMLPGrid:
@@ -54,44 +106,24 @@ class TorchMLPGrid:
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
         stopping: str = "valid",
+        precision: str = "auto",
     ) -> None:
         if not configs:
             raise ValueError("the grid has no configuration")
         if stopping not in STOPPING:
             raise ValueError(f"stopping must be one of {STOPPING}, got {stopping!r}")
         self.configs = [dict(c) for c in configs]
-        self.hidden = [int(_single(c["hidden_layer_sizes"])) for c in self.configs]
-        self.learning_rates = torch.tensor([float(c["learning_rate_init"]) for c in self.configs])
+        self.hidden = [_single(c["hidden_layer_sizes"]) for c in self.configs]
         self.seed, self.max_iter, self.batch_size = seed, max_iter, batch_size
         self.alpha, self.tol, self.n_iter_no_change, self.stopping = alpha, tol, n_iter_no_change, stopping
+        self.precision = resolve_precision(precision, _CPU)
 
-    # ------------------------------------------------------------------ parameters
-    def _init(self, d: int, k: int, generator: torch.Generator) -> list[torch.Tensor]:
-        """Glorot-uniform weights and biases per configuration (bound √(6 / (fan_in + fan_out)), as sklearn)."""
-        c, h = len(self.configs), max(self.hidden)
-        w1, b1 = torch.zeros(d, c, h), torch.zeros(c, h)
-        w2, b2 = torch.zeros(c, h, k), torch.zeros(c, k)
-        for i, size in enumerate(self.hidden):
-            first, second = math.sqrt(6 / (d + size)), math.sqrt(6 / (size + k))
-            w1[:, i, :size] = _uniform((d, size), first, generator)
-            b1[i, :size] = _uniform((size,), first, generator)
-            w2[i, :size] = _uniform((size, k), second, generator)
-            b2[i] = _uniform((k,), second, generator)
-        return [p.requires_grad_(True) for p in (w1, b1, w2, b2)]
+    def _groups(self, d: int, k: int, generator: torch.Generator) -> list[tuple[float, _Group]]:
+        rates: dict[float, list[int]] = {}
+        for i, config in enumerate(self.configs):
+            rates.setdefault(float(config["learning_rate_init"]), []).append(i)
+        return [(lr, _Group(m, [self.hidden[i] for i in m], d, k, generator)) for lr, m in rates.items()]
 
-    @staticmethod
-    def _logits(params: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        """(C, B, K) logits of every configuration for a batch ``x`` (B, d)."""
-        w1, b1, w2, b2 = params
-        d, c, h = w1.shape
-        hidden = torch.relu(x @ w1.reshape(d, c * h) + b1.reshape(-1)).reshape(len(x), c, h)
-        return torch.einsum("bch,chk->cbk", hidden, w2) + b2.unsqueeze(1)
-
-    def _predict(self, params: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([self._logits(params, chunk).argmax(-1) for chunk in x.split(4096)], dim=1)
-
-    # ------------------------------------------------------------------ training
     def fit_predict(
         self,
         x_train: np.ndarray,
@@ -104,90 +136,94 @@ class TorchMLPGrid:
         generator = torch.Generator().manual_seed(self.seed)
         xt, yt = torch.as_tensor(x_train, dtype=torch.float32), torch.as_tensor(y_train, dtype=torch.long)
         xs = torch.as_tensor(x_test, dtype=torch.float32)
-        xv = None if x_valid is None else torch.as_tensor(x_valid, dtype=torch.float32)
-        yv = None if y_valid is None else torch.as_tensor(y_valid, dtype=torch.long)
-        k = int(max(yt.max().item(), -1 if yv is None else yv.max().item())) + 1
-        params = self._init(xt.shape[1], k, generator)
-        adam = _Adam(params, self.learning_rates, axes=(1, 0, 0, 0))
+        valid = None
+        if x_valid is not None and y_valid is not None:
+            valid = (torch.as_tensor(x_valid, dtype=torch.float32), torch.as_tensor(y_valid, dtype=torch.long))
+        k = int(max(yt.max().item(), -1 if valid is None else valid[1].max().item())) + 1
+        groups = self._groups(xt.shape[1], k, generator)
+        adam = _adam([{"params": g.params, "lr": lr} for lr, g in groups])
         state = _Stopping(len(self.configs), self.tol, self.n_iter_no_change)
-        by_valid = xv is not None and yv is not None and self.stopping == "valid"
-        predictions = self._predict(params, xs)
+        by_valid = valid is not None and self.stopping == "valid"
+        kept: dict[int, list[torch.Tensor]] = {}  # each configuration's weights to report
         for epoch in range(1, self.max_iter + 1):
-            state.after_epoch(self._epoch(params, adam, xt, yt, state.active, generator), epoch)
-            if by_valid:
-                better = state.record_valid(self._valid_f1(params, xv, yv), epoch)
-                if better.any():
-                    predictions[better] = self._predict(params, xs)[better]
-            if not state.active.any():
+            running = [(lr, g) for lr, g in groups if state.active[g.members].any()]
+            if not running:
                 break
-        valid = state.best_valid if by_valid else None
-        if not by_valid:  # sklearn's rule: each configuration's weights when it stopped
-            predictions = self._predict(params, xs)
-            valid = None if xv is None or yv is None else self._valid_f1(params, xv, yv)
-        return [
-            GridRun(
-                self.configs[i],
-                None if valid is None else float(valid[i]),
-                int(state.epochs[i]),
-                predictions[i].numpy(),
-            )
-            for i in range(len(self.configs))
-        ]
+            was_active = state.active.clone()
+            state.after_epoch(self._epoch(running, adam, xt, yt, generator), epoch)
+            if by_valid:
+                assert valid is not None
+                f1 = self._valid_f1(running, *valid)
+                for i in torch.nonzero(state.record_valid(f1, epoch)).flatten().tolist():
+                    kept[i] = self._member_snapshot(groups, i)
+            else:  # sklearn keeps the weights a configuration has when it stops
+                for i in torch.nonzero(was_active & ~state.active).flatten().tolist():
+                    kept[i] = self._member_snapshot(groups, i)
+        for i in range(len(self.configs)):
+            kept.setdefault(i, self._member_snapshot(groups, i))
+        return [self._report(i, kept[i], xs, valid, state) for i in range(len(self.configs))]
 
-    def _valid_f1(self, params: Sequence[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Each configuration's validation micro-F1 (= accuracy for single-label data)."""
-        return (self._predict(params, x) == y).float().mean(dim=1)
-
+    # ------------------------------------------------------------------ steps
     def _epoch(
         self,
-        params: list[torch.Tensor],
-        adam: _Adam,
+        groups: list[tuple[float, _Group]],
+        adam: torch.optim.Optimizer,
         x: torch.Tensor,
         y: torch.Tensor,
-        active: torch.Tensor,
         generator: torch.Generator,
     ) -> torch.Tensor:
-        """One shuffled pass; returns each configuration's mean loss (cross-entropy + L2, as sklearn reports it)."""
-        n = len(x)
-        total = torch.zeros(len(self.configs))
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n, self.batch_size):
+        """One shuffled pass of the running groups; each configuration's mean loss (cross-entropy + L2, as
+        sklearn reports it; NaN for configurations outside the running groups)."""
+        total = torch.full((len(self.configs),), math.nan)
+        members = torch.tensor([i for _, g in groups for i in g.members])
+        total[members] = 0.0
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), self.batch_size):
             idx = order[start : start + self.batch_size]
-            logits = self._logits(params, x[idx])
-            ce = torch.nn.functional.cross_entropy(
-                logits.transpose(1, 2), y[idx].expand(len(logits), -1), reduction="none"
-            )
-            squares = params[0].pow(2).sum(dim=(0, 2)) + params[2].pow(2).sum(dim=(1, 2))
-            per_config = ce.mean(dim=1) + 0.5 * self.alpha * squares / len(idx)
-            for p in params:
-                p.grad = None
+            with autocast(self.precision, _CPU):
+                logits = torch.cat([g.logits(x[idx]) for _, g in groups])
+            targets = y[idx].expand(len(logits), -1)
+            ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(dim=1)
+            per_config = ce + 0.5 * self.alpha * torch.cat([g.l2() for _, g in groups]) / len(idx)
+            adam.zero_grad(set_to_none=True)
             per_config.sum().backward()
-            adam.step(active)
-            total += per_config.detach() * len(idx)
-        return total / n
+            adam.step()
+            total[members] += per_config.detach() * len(idx)
+        return total / len(x)
 
+    def _valid_f1(self, groups: list[tuple[float, _Group]], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Validation micro-F1 (= accuracy, single label) of every configuration; NaN outside ``groups``."""
+        f1 = torch.full((len(self.configs),), math.nan)
+        with torch.no_grad(), autocast(self.precision, _CPU):
+            for _, g in groups:
+                f1[g.members] = (g.logits(x).argmax(-1) == y).float().mean(dim=1)
+        return f1
 
-class _Adam:
-    """Adam (sklearn's variant: bias-corrected step size) with one learning rate per configuration; a
-    configuration that stopped is frozen. ``axes[i]``: the configuration axis of parameter i."""
+    def _member_snapshot(self, groups: list[tuple[float, _Group]], i: int) -> list[torch.Tensor]:
+        for _, g in groups:
+            if i in g.members:
+                return g.snapshot(g.members.index(i))
+        raise KeyError(i)
 
-    def __init__(self, params: list[torch.Tensor], learning_rates: torch.Tensor, axes: Sequence[int]) -> None:
-        self.params, self.learning_rates, self.axes = params, learning_rates, list(axes)
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.t = 0
+    def _report(
+        self,
+        i: int,
+        params: list[torch.Tensor],
+        x_test: torch.Tensor,
+        valid: tuple[torch.Tensor, torch.Tensor] | None,
+        state: _Stopping,
+    ) -> GridRun:
+        """Configuration ``i``'s validation score and test predictions from its kept weights."""
 
-    @torch.no_grad()
-    def step(self, active: torch.Tensor, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
-        self.t += 1
-        rates = self.learning_rates * active.float() * math.sqrt(1 - beta2**self.t) / (1 - beta1**self.t)
-        for p, m, v, axis in zip(self.params, self.m, self.v, self.axes, strict=True):
-            assert p.grad is not None
-            m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
-            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-            shape = [1] * p.dim()
-            shape[axis] = len(rates)
-            p.sub_(rates.reshape(shape) * m / (v.sqrt() + eps))
+        def predict(x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad(), autocast(self.precision, _CPU):
+                return torch.cat([forward(chunk, params)[0].argmax(-1) for chunk in x.split(4096)])
+
+        score = None
+        if valid is not None:
+            by_valid = self.stopping == "valid"
+            score = float(state.best_valid[i] if by_valid else (predict(valid[0]) == valid[1]).float().mean())
+        return GridRun(self.configs[i], score, int(state.epochs[i]), predict(x_test).numpy())
 
 
 class _Stopping:
@@ -204,7 +240,7 @@ class _Stopping:
 
     def after_epoch(self, losses: torch.Tensor, epoch: int) -> None:
         """sklearn's rule: stop after ``patience`` + 1 epochs without a loss below the best by ``tol``."""
-        running = self.active.clone()
+        running = self.active & ~torch.isnan(losses)
         self.epochs[running] = epoch
         stalled = losses > self.best_loss - self.tol
         self.no_improvement = torch.where(running, (self.no_improvement + 1) * stalled, self.no_improvement)
@@ -220,6 +256,14 @@ class _Stopping:
         self.valid_wait = torch.where(better, torch.zeros_like(self.valid_wait), self.valid_wait + running.long())
         self.active &= self.valid_wait <= self.patience
         return better
+
+
+def _adam(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:
+    """Adam as sklearn runs it (L2 is in the loss, not in the optimiser); fused where this torch has it."""
+    try:
+        return torch.optim.Adam(groups, betas=(0.9, 0.999), eps=1e-8, fused=True)
+    except (RuntimeError, ValueError):  # pragma: no cover - older torch builds
+        return torch.optim.Adam(groups, betas=(0.9, 0.999), eps=1e-8, foreach=True)
 
 
 def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> torch.Tensor:
