@@ -21,26 +21,31 @@ def blobs(n: int, seed: int, classes: int = 3, dim: int = 6, noise: float = 1.0)
 
 
 def test_each_configuration_gets_exactly_its_own_gradient():
-    hidden = [3, 5, 8]
+    hidden, alpha = [3, 5, 8], 0.1
     group = _Group([0, 1, 2], hidden, 6, 3, torch.Generator().manual_seed(0))
     x, y = (torch.as_tensor(a) for a in blobs(16, 1))
     logits = group.logits(x)
     ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y.expand(len(hidden), -1), reduction="none")
-    (ce.mean(dim=1) + group.l2()).sum().backward()
+    ce.mean(dim=1).sum().backward()
+    group.add_l2_gradient(alpha, len(x))
     w1, b1, w2, b2 = group.params
-    n, h_max = group.shape
-    g1, gb1 = w1.grad.reshape(6, n, h_max), b1.grad.reshape(n, h_max)
-    for c, h in enumerate(hidden):
+    for c in range(len(hidden)):
         own = [p.detach().clone().requires_grad_() for p in group.snapshot(c)]
-        own_w1, own_b1, own_w2, own_b2 = own[0][:, :h], own[1][:h], own[2][0, :h], own[3][0]
-        alone = torch.relu(x @ own_w1 + own_b1) @ own_w2 + own_b2
-        (torch.nn.functional.cross_entropy(alone, y) + own_w1.pow(2).sum() + own_w2.pow(2).sum()).backward()
-        torch.testing.assert_close(g1[:, c, :h], own[0].grad[:, :h], rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(gb1[c, :h], own[1].grad[:h], rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(w2.grad[c, :h], own[2].grad[0, :h], rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(b2.grad[c], own[3].grad[0], rtol=1e-5, atol=1e-6)
-        # the units a smaller configuration does not have get no gradient at all
-        assert not g1[:, c, h:].any() and not w2.grad[c, h:].any() and not gb1[c, h:].any()
+        alone = torch.relu(x @ own[0] + own[1]) @ own[2] + own[3]
+        l2 = 0.5 * alpha * (own[0].pow(2).sum() + own[2].pow(2).sum()) / len(x)
+        (torch.nn.functional.cross_entropy(alone, y) + l2).backward()
+        units, block = group.units(c), slice(3 * c, 3 * c + 3)
+        for grid_grad, mine in zip(
+            (w1.grad[:, units], b1.grad[units], w2.grad[units, block], b2.grad[block]), own, strict=True
+        ):
+            torch.testing.assert_close(grid_grad, mine.grad, rtol=1e-5, atol=1e-6)
+        # nothing reaches the output weights outside a configuration's own block
+        outside = torch.ones(w2.shape[1], dtype=torch.bool)
+        outside[block] = False
+        assert not w2.grad[units][:, outside].any()
+    assert torch.allclose(
+        group.l2(), torch.stack([p[0].pow(2).sum() + p[2].pow(2).sum() for p in map(group.snapshot, range(3))])
+    )
 
 
 def test_the_grid_learns_and_is_deterministic_with_a_seed():

@@ -1,22 +1,23 @@
 """The paper's MLP grid for lexical relation classification, its configurations trained together in PyTorch.
 
-Configurations that share a learning rate form a group, trained as one batched model: configuration i
-of a group owns slice i of
+Configurations that share a learning rate form a group, trained as one network whose hidden layer is the
+concatenation of theirs (configuration i owns the hidden units S_i) and whose output layer is block
+diagonal (configuration i's K logits read only S_i):
 
-    W1: (d, n·H)   b1: (n·H)   W2: (n, H, K)   b2: (n, K)
+    W1: (d, ΣH)   b1: (ΣH)   W2 ⊙ M: (ΣH, n·K)   b2: (n·K)      M = the block-diagonal 0/1 mask
 
-where H is the group's largest hidden size and a smaller configuration's extra units start at zero. A
-zero unit stays zero: relu'(0) = 0 gives its weights no gradient, and Adam moves nothing without one.
-The first layer of a group is one matrix product, the second a batched one, and the summed loss gives
-each configuration exactly its own gradient; each group is one parameter group of a (fused) Adam.
+so the first layer of a group is one matrix product, the second another, and the summed loss gives each
+configuration exactly its own gradient (the mask zeroes every cross term). Each group is one parameter
+group of a (fused) Adam.
 
 Each configuration follows scikit-learn's ``MLPClassifier`` defaults: relu, Adam (β 0.9 / 0.999, ε 1e-8),
-L2 ``alpha`` 1e-4 added to the loss and scaled by the batch size, batches of 200, Glorot-uniform
-initialisation, at most ``max_iter`` epochs, and a configuration stops once its training loss has not
-improved by ``tol`` for ``n_iter_no_change`` epochs (its weights are those it had then). With validation
-data and ``stopping="valid"`` a configuration also stops once its validation micro-F1 has not improved
-for ``n_iter_no_change`` epochs, and keeps the weights of its best validation epoch: validation is what
-the grid is selected on anyway, so no test data is involved. A group stops computing when all its
+L2 ``alpha`` 1e-4 (gradient α·W / batch size on the weights, not the biases), batches of 200,
+Glorot-uniform initialisation, at most ``max_iter`` epochs, and a configuration stops once its training
+loss (cross-entropy + L2; the L2 part taken at the end of each epoch) has not improved by ``tol`` for
+``n_iter_no_change`` epochs; its weights are those it had then. With validation data and
+``stopping="valid"`` a configuration also stops once its validation micro-F1 has not improved for
+``n_iter_no_change`` epochs, and keeps the weights of its best validation epoch: validation is what the
+grid is selected on anyway, so no test data is involved. A group stops computing when all its
 configurations have stopped. Matrix products run in bf16 where the CPU has native bf16 (``precision``).
 """
 
@@ -47,50 +48,59 @@ class GridRun:
     test_predictions: np.ndarray
 
 
-def forward(x: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """(n, B, K) float logits of n configurations, parameters laid out as in the module docstring."""
+def forward(x: torch.Tensor, params: Sequence[torch.Tensor], k: int, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(n, B, K) float logits of n configurations with K classes each, laid out as in the module docstring."""
     w1, b1, w2, b2 = params
-    hidden = torch.relu(x @ w1 + b1).reshape(len(x), w2.shape[0], w2.shape[1])
-    return (torch.einsum("bnh,nhk->nbk", hidden, w2) + b2.unsqueeze(1)).float()
+    logits = torch.relu(x @ w1 + b1) @ (w2 if mask is None else w2 * mask) + b2
+    return logits.float().reshape(len(x), -1, k).transpose(0, 1)
 
 
 class _Group:
-    """The configurations sharing one learning rate, as one batched two-layer network."""
+    """The configurations sharing one learning rate, as one network (see the module docstring)."""
 
     def __init__(self, members: list[int], hidden: list[int], d: int, k: int, generator: torch.Generator) -> None:
-        self.members, self.hidden = members, hidden
-        n, h = len(members), max(hidden)
-        w1, b1 = torch.zeros(d, n, h), torch.zeros(n, h)
-        w2, b2 = torch.zeros(n, h, k), torch.zeros(n, k)
-        for i, size in enumerate(hidden):  # Glorot uniform, bound √(6 / (fan_in + fan_out)), as sklearn
-            first, second = math.sqrt(6 / (d + size)), math.sqrt(6 / (size + k))
-            w1[:, i, :size] = _uniform((d, size), first, generator)
-            b1[i, :size] = _uniform((size,), first, generator)
-            w2[i, :size] = _uniform((size, k), second, generator)
-            b2[i] = _uniform((k,), second, generator)
-        self.params = [w1.reshape(d, n * h).requires_grad_(), b1.reshape(-1).requires_grad_()]
-        self.params += [w2.requires_grad_(), b2.requires_grad_()]
-        self.shape = (n, h)
+        self.members, self.hidden, self.k = members, hidden, k
+        self.starts = np.cumsum([0, *hidden]).tolist()
+        size, n = self.starts[-1], len(members)
+        w1, b1 = torch.empty(d, size), torch.empty(size)
+        w2, b2 = torch.zeros(size, n * k), torch.empty(n * k)
+        self.mask = torch.zeros(size, n * k)
+        for i, h in enumerate(hidden):  # Glorot uniform, bound √(6 / (fan_in + fan_out)), as sklearn
+            units, logits = self.units(i), slice(i * k, (i + 1) * k)
+            first, second = math.sqrt(6 / (d + h)), math.sqrt(6 / (h + k))
+            w1[:, units] = _uniform((d, h), first, generator)
+            b1[units] = _uniform((h,), first, generator)
+            w2[units, logits] = _uniform((h, k), second, generator)
+            b2[logits] = _uniform((k,), second, generator)
+            self.mask[units, logits] = 1.0
+        self.params = [p.requires_grad_() for p in (w1, b1, w2, b2)]
+
+    def units(self, i: int) -> slice:
+        return slice(self.starts[i], self.starts[i + 1])
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(n, B, K) logits of the group's configurations for a batch ``x`` (B, d)."""
-        return forward(x, self.params)
+        return forward(x, self.params, self.k, self.mask)
 
+    def add_l2_gradient(self, alpha: float, batch: int) -> None:
+        """sklearn's L2 term 0.5·α·‖W‖² / batch, as its gradient α·W / batch (weights only, not biases)."""
+        for w in (self.params[0], self.params[2]):
+            assert w.grad is not None
+            w.grad.add_(w.detach(), alpha=alpha / batch)
+
+    @torch.no_grad()
     def l2(self) -> torch.Tensor:
         """Per configuration, the sum of its squared weights (biases excluded, as sklearn)."""
         w1, _, w2, _ = self.params
-        return w1.pow(2).reshape(w1.shape[0], *self.shape).sum(dim=(0, 2)) + w2.pow(2).sum(dim=(1, 2))
+        first = w1.pow(2).sum(dim=0)
+        second = (w2 * self.mask).pow(2).sum(dim=1)
+        return torch.stack([first[self.units(i)].sum() + second[self.units(i)].sum() for i in range(len(self.hidden))])
 
     def snapshot(self, i: int) -> list[torch.Tensor]:
-        """Configuration ``i``'s own weights, as a one-configuration group's parameters."""
-        n, h = self.shape
+        """Configuration ``i``'s own weights, as a one-configuration network's parameters."""
         w1, b1, w2, b2 = (p.detach() for p in self.params)
-        return [
-            w1.reshape(-1, n, h)[:, i].clone(),
-            b1.reshape(n, h)[i].clone(),
-            w2[i : i + 1].clone(),
-            b2[i : i + 1].clone(),
-        ]
+        units, logits = self.units(i), slice(i * self.k, (i + 1) * self.k)
+        return [w1[:, units].clone(), b1[units].clone(), w2[units, logits].clone(), b2[logits].clone()]
 
 
 class TorchMLPGrid:
@@ -172,8 +182,8 @@ class TorchMLPGrid:
         y: torch.Tensor,
         generator: torch.Generator,
     ) -> torch.Tensor:
-        """One shuffled pass of the running groups; each configuration's mean loss (cross-entropy + L2, as
-        sklearn reports it; NaN for configurations outside the running groups)."""
+        """One shuffled pass of the running groups; each configuration's mean loss as sklearn reports it
+        (cross-entropy + L2; NaN for configurations outside the running groups)."""
         total = torch.full((len(self.configs),), math.nan)
         members = torch.tensor([i for _, g in groups for i in g.members])
         total[members] = 0.0
@@ -184,11 +194,15 @@ class TorchMLPGrid:
                 logits = torch.cat([g.logits(x[idx]) for _, g in groups])
             targets = y[idx].expand(len(logits), -1)
             ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(dim=1)
-            per_config = ce + 0.5 * self.alpha * torch.cat([g.l2() for _, g in groups]) / len(idx)
             adam.zero_grad(set_to_none=True)
-            per_config.sum().backward()
+            ce.sum().backward()
+            for _, g in groups:
+                g.add_l2_gradient(self.alpha, len(idx))
             adam.step()
-            total[members] += per_config.detach() * len(idx)
+            total[members] += ce.detach() * len(idx)
+        # sklearn adds 0.5·α·‖W‖² / batch to each batch's loss; over an epoch that is 0.5·α·‖W‖²·batches / N
+        batches = math.ceil(len(x) / self.batch_size)
+        total[members] += 0.5 * self.alpha * torch.cat([g.l2() for _, g in groups]) * batches
         return total / len(x)
 
     def _valid_f1(self, groups: list[tuple[float, _Group]], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -217,7 +231,7 @@ class TorchMLPGrid:
 
         def predict(x: torch.Tensor) -> torch.Tensor:
             with torch.no_grad(), autocast(self.precision, _CPU):
-                return torch.cat([forward(chunk, params)[0].argmax(-1) for chunk in x.split(4096)])
+                return torch.cat([forward(chunk, params, len(params[3]))[0].argmax(-1) for chunk in x.split(4096)])
 
         score = None
         if valid is not None:
