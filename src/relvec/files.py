@@ -177,6 +177,7 @@ def save_into(target: str | Path, write: Callable[[Path], Any], last: Sequence[s
     (``last`` as in :func:`move_contents`). Other files already in ``target`` stay."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_siblings(target)  # a killed earlier save's staging folder
     staging = _temp_name(target)
     staging.mkdir()
     try:
@@ -203,6 +204,13 @@ def remove(path: str | Path) -> None:
 
 def is_temporary(path: Path) -> bool:
     return path.name.startswith(".") and any(marker in path.name for marker in _TEMP_MARKERS)
+
+
+def sweep_siblings(target: str | Path) -> list[Path]:
+    """Delete the hidden temporary, old and trash siblings of ``target`` that killed runs left."""
+    target = Path(target)
+    prefixes = tuple(f".{target.name}{marker}" for marker in (".tmp-", ".old-", ".trash-"))
+    return sweep_temporaries(target.parent, keep=lambda p: not p.name.startswith(prefixes))
 
 
 def sweep_temporaries(folder: str | Path, keep: Callable[[Path], bool] = lambda p: False) -> list[Path]:

@@ -120,6 +120,7 @@ def _assert_finished_like(reference: Path, output: Path) -> None:
     assert json.loads((output / HISTORY_FILE).read_text())["complete"] is True
     assert not (output / CHECKPOINT).exists()
     assert not [p.name for p in output.iterdir() if p.name.startswith(".")]
+    assert not list(output.parent.glob(f".{output.name}.*"))  # nor beside it (a final save stages there)
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["midway", "just-after"])

@@ -32,7 +32,7 @@ from relvec.data import (
 )
 from relvec.encoders.prompt import RelationEncoder
 from relvec.evaluation import AnalogyEvaluator, Evaluator
-from relvec.files import FileFormatError, remove, sweep_temporaries, write_json, write_text
+from relvec.files import FileFormatError, remove, sweep_siblings, sweep_temporaries, write_json, write_text
 from relvec.losses import build_loss
 from relvec.precision import resolve_precision
 from relvec.training.arguments import TrainingArguments
@@ -305,6 +305,7 @@ class Trainer:
         if not self.args.keep_checkpoint:
             remove(self.output_dir / CHECKPOINT)
         sweep_temporaries(self.output_dir)
+        sweep_siblings(self.output_dir)  # a killed final save stages beside the folder
 
     def _already_finished(self) -> RelationEncoder | None:
         """For ``resume``: the saved model of a run that finished (leftovers removed), else None."""
