@@ -162,6 +162,9 @@ def test_cli_eval_classification_and_mapping_match_eval_all(tiny_dir, suite_data
     argv = ["eval", "classification", *common, "--datasets", "BLESS", "--classifier", "sklearn"]
     assert main([*argv, "--output", str(sklearn)]) == 0
     assert json.loads(sklearn.read_text())["lexical_relation"]["BLESS"]["classifier"] == "sklearn"
+    argv = ["eval", "classification", *common, "--datasets", "BLESS", "--grid-stopping", "loss"]
+    assert main([*argv, "--output", str(sklearn)]) == 0
+    assert json.loads(sklearn.read_text())["lexical_relation"]["BLESS"]["stopping"] == "loss"
 
 
 def test_a_jsonl_analogy_set_is_named_by_its_stem(tiny_dir, suite_data, tmp_path):

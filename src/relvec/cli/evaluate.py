@@ -14,6 +14,7 @@ from relvec.cli.common import load_model_from_args, model_args, progress, split_
 from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
 from relvec.evaluation import evaluate_all, render_markdown
 from relvec.evaluation.classification import CLASSIFIERS
+from relvec.evaluation.mlp_grid import STOPPING
 from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator, dataset_label
 from relvec.plotting import plot_pairs
 
@@ -131,6 +132,13 @@ def _add_task_options(parser: argparse.ArgumentParser, output: str) -> None:
         choices=list(CLASSIFIERS),
         help="classification grid: torch (every configuration at once) or sklearn (the reference)",
     )
+    parser.add_argument(
+        "--grid-stopping",
+        default="valid",
+        choices=list(STOPPING),
+        help="torch grid: also stop on validation micro-F1 and keep the best epoch (valid), "
+        "or scikit-learn's training-loss rule alone (loss)",
+    )
     parser.add_argument("--output", default=output, help="JSON results; the Markdown table goes next to it")
 
 
@@ -163,6 +171,7 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
         show_progress_bar=progress(),
         on_result=report,
         classifier=args.classifier,
+        stopping=args.grid_stopping,
     )
     results["model"] = args.model
     results["complete"] = True

@@ -134,6 +134,7 @@ class LexicalRelationEvaluator:
             "selected": runs[best][0],
             "grid": search,
             "classifier": self.classifier,
+            **({"stopping": self.stopping} if self.classifier == "torch" else {}),
             "num_train": len(self.train),
             "num_valid": len(self.valid) if self.valid else 0,
             "num_test": len(self.test),

@@ -60,6 +60,7 @@ def evaluate_all(
     show_progress_bar: bool | None = None,
     on_result: Callable[[str, str, dict[str, Any]], None] | None = None,
     classifier: str = "torch",
+    stopping: str = "valid",
 ) -> dict[str, Any]:
     """Run every evaluator on one model, embedding each distinct pair once for the whole run.
 
@@ -67,7 +68,9 @@ def evaluate_all(
     classification always selects on its valid split and reports test; mapping has only test.
     ``max_items`` takes a seeded subset of every set (for smoke tests). ``on_result(task, name,
     metrics)`` is called after each evaluator. ``classifier``: how the classification grid is trained
-    (``torch``, all configurations at once, or ``sklearn``, the reference). A ``.jsonl`` analogy set is
+    (``torch``, all configurations at once, or ``sklearn``, the reference) and, for ``torch``, its
+    ``stopping`` rule (``valid``, or scikit-learn's ``loss``; see :mod:`relvec.evaluation.mlp_grid`). A
+    ``.jsonl`` analogy set is
     reported under its file stem.
     """
     unknown = sorted(set(tasks) - set(TASKS))
@@ -77,7 +80,8 @@ def evaluate_all(
     cache = EmbeddingCache(model, batch_size=batch_size, show_progress_bar=show_progress_bar)
     results: dict[str, Any] = {t: {} for t in tasks}
     timing: dict[str, float] = {}
-    jobs = _jobs(tasks, analogy, lexical, split, data_dir, max_items, batch_size, show_progress_bar, classifier)
+    grid = {"classifier": classifier, "stopping": stopping}
+    jobs = _jobs(tasks, analogy, lexical, split, data_dir, max_items, batch_size, show_progress_bar, grid)
     for task, name, make in jobs:
         start = time.perf_counter()
         evaluator = make()
@@ -111,7 +115,7 @@ def _jobs(
     max_items: int | None,
     batch_size: int,
     show: bool | None,
-    classifier: str,
+    grid: dict[str, str],
 ) -> list[tuple[str, str, Callable[[], Any]]]:
     kw = {"batch_size": batch_size, "show_progress_bar": show}
     jobs: list[tuple[str, str, Callable[[], Any]]] = []
@@ -122,7 +126,7 @@ def _jobs(
             LexicalRelationEvaluator.from_dataset,
             data_dir=data_dir,
             max_examples=max_items,
-            classifier=classifier,
+            **grid,
             **kw,
         )
         jobs += [("lexical_relation", n, partial(make, n)) for n in lexical]
