@@ -58,3 +58,12 @@ def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
     loaded = load_model(str(tmp_path / "hybrid"))
     assert loaded.embedding_dim == 64
     np.testing.assert_allclose(loaded.encode(PAIRS), hybrid.encode(PAIRS), atol=1e-5)
+
+
+def test_cli_info_describes_an_encoder_word_vector_hybrid(spec, tiny_encoder, tmp_path, capsys):
+    from relvec.cli import main
+
+    HybridEncoder(tiny_encoder, StaticOffsetEncoder.from_pretrained(spec), 0.5).save_pretrained(tmp_path / "h")
+    assert main(["info", str(tmp_path / "h")]) == 0
+    out = capsys.readouterr().out
+    assert "vocabulary      open" in out and "encoder:" in out

@@ -72,7 +72,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows |= {
             "embedding_dim": model.embedding_dim,
             "vectors": static.vectors.name or "-",
-            "vocabulary": len(static.vectors.words),
+            # a sentence encoder's word vectors know every term: there is no fixed vocabulary to count
+            "vocabulary": len(words) if (words := getattr(static.vectors, "words", None)) is not None else "open",
         }
         for key, value in rows.items():
             print(f"{key:<15} {value}")
