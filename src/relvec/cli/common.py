@@ -12,7 +12,7 @@ from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import POOLING_MODES
 from relvec.data import DataFormatError, iter_json_values
 from relvec.encoders.loading import load_model
-from relvec.files import iter_lines, short_repr, write_text
+from relvec.files import iter_lines, short_repr
 from relvec.precision import PRECISIONS
 from relvec.text import word_problem
 
@@ -51,10 +51,6 @@ def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> A
 def progress() -> bool:
     """Progress bars only where a person watches (stderr is a terminal)."""
     return sys.stderr.isatty()
-
-
-def write_output(path: str | Path, text: str) -> None:
-    write_text(path, text)
 
 
 def split_list(text: str) -> list[str]:

@@ -14,10 +14,9 @@ from relvec.cli.common import (
     parse_pair_argument,
     progress,
     read_pairs_file,
-    write_output,
 )
 from relvec.encoders.base import validate_pairs
-from relvec.files import write_file
+from relvec.files import write_file, write_text
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -53,7 +52,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             for (h, t), v in zip(pairs, vectors, strict=True)
         )
         if args.output:
-            write_output(args.output, "".join(line + "\n" for line in lines))
+            write_text(args.output, "".join(line + "\n" for line in lines))
         else:
             for line in lines:
                 print(line)

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.cli.common import load_model_from_args, model_args, progress, split_list, write_output
+from relvec.cli.common import load_model_from_args, model_args, progress, split_list
 from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
 from relvec.evaluation import evaluate_all, render_markdown
 from relvec.evaluation.classification import CLASSIFIERS
 from relvec.evaluation.mlp_grid import STOPPING
 from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator, dataset_label
+from relvec.files import write_json, write_text
 from relvec.plotting import plot_pairs
 
 
@@ -110,7 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         del model
     print(format_table(results))
     payload = {"split": args.split, "reverse": args.reverse, "bidirectional": args.bidirectional, "results": results}
-    write_output(args.output, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    write_json(args.output, payload)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -152,7 +153,7 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
     def report(task: str, name: str, metrics: dict[str, Any]) -> None:
         # keep what is done on disk, so a failure later in the run loses nothing
         partial_results.setdefault(task, {})[name] = metrics
-        write_output(output, json.dumps(partial_results, indent=2, ensure_ascii=False) + "\n")
+        write_json(output, partial_results)
         print(
             f"{task:<17} {name:<34} {metrics['primary_metric']} {100 * metrics[metrics['primary_metric']]:.1f}",
             file=sys.stderr,
@@ -176,8 +177,8 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
     results["model"] = args.model
     results["complete"] = True
     markdown = render_markdown([results])
-    write_output(output, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    write_output(output.with_suffix(".md"), markdown)
+    write_json(output, results)
+    write_text(output.with_suffix(".md"), markdown)
     print(markdown)
     print(f"wrote {output} and {output.with_suffix('.md')}", file=sys.stderr)
     return 0
@@ -196,7 +197,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     markdown = render_markdown(results)
     print(markdown)
     if args.output:
-        write_output(args.output, markdown)
+        write_text(args.output, markdown)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -142,8 +142,11 @@ def save_checkpoint(
 # ---------------------------------------------------------------------------- reading
 def load_state(folder: Path) -> dict[str, Any] | None:
     """The trainer state of a complete checkpoint folder (checksums verified), else None."""
-    if verify_manifest(folder) is None:
-        return None
+    return _read_state(folder) if verify_manifest(folder) is not None else None
+
+
+def _read_state(folder: Path) -> dict[str, Any]:
+    """The trainer state of a folder whose manifest was already verified."""
     state = read_json(folder / STATE_FILE)
     if not isinstance(state, dict) or not isinstance(state.get("epoch"), int):
         raise FileFormatError(f"{folder / STATE_FILE}: not a relvec trainer state")
@@ -158,15 +161,13 @@ def recover_checkpoint(output_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     if not complete:
         sweep_temporaries(output_dir)
         return None
-    states = {folder: load_state(folder) for folder in complete}
-    newest = max(complete, key=lambda f: (states[f]["epoch"], f == target))  # type: ignore[index]
+    states = {folder: _read_state(folder) for folder in complete}  # find_complete verified their checksums
+    newest = max(complete, key=lambda f: (states[f]["epoch"], f == target))
     if newest != target:
         remove(target)
         rename(newest, target)
     sweep_temporaries(output_dir)
-    state = states[newest]
-    assert state is not None
-    return target, state
+    return target, states[newest]
 
 
 def load_extra(folder: Path, state: dict[str, Any]) -> Any:
