@@ -23,6 +23,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
             "relvec.files",
             "relvec.text",
             "relvec.validation",
+            "relvec.cards",
         ),
     ),
     ("encoders", ("relvec.encoders", "relvec.loading")),
@@ -30,7 +31,13 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("losses", ("relvec.losses",)),
     ("evaluation", ("relvec.evaluation",)),
     ("training", ("relvec.training",)),
-    ("top", ("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.cli", "relvec.__main__", "relvec")),
+    (
+        "top",
+        (
+            *("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.completion", "relvec.classifier"),
+            *("relvec.hub", "relvec.cli", "relvec.__main__", "relvec"),
+        ),
+    ),
 ]
 # Imports allowed inside functions: optional or heavy dependencies loaded only when a feature is used.
 LAZY_ALLOWED = {

@@ -228,3 +228,20 @@ def test_encode_rejects_bad_batch_size(tiny_encoder):
 def test_missing_local_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         RelationEncoder.from_pretrained(str(tmp_path / "nope"))
+
+
+def test_repeated_pairs_are_encoded_once(tiny_encoder, monkeypatch):
+    pairs = [("cat", "animal"), ("wheel", "car"), ("cat", "animal"), ("animal", "cat"), ("wheel", "car")]
+    seen: list[int] = []
+    forward = type(tiny_encoder).forward
+
+    def counting(self, batch, *args, **kwargs):
+        seen.append(len(batch["input_ids"]))
+        return forward(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(type(tiny_encoder), "forward", counting)
+    out = tiny_encoder.encode(pairs, batch_size=2, precision="fp32")
+    assert sum(seen) == 3  # three distinct ordered pairs
+    single = np.stack([tiny_encoder.encode(p, precision="fp32") for p in pairs])
+    np.testing.assert_allclose(out, single, atol=1e-5)
+    assert np.array_equal(out[0], out[2]) and not np.allclose(out[0], out[3])

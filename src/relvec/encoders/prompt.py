@@ -350,12 +350,16 @@ class RelationEncoder(nn.Module):
         show_progress_bar: bool | None = None,
         precision: str = "auto",
     ) -> np.ndarray | torch.Tensor:
-        """Embed one pair (1-D result) or a sequence of pairs (2-D float32, input order)."""
+        """Embed one pair (1-D result) or a sequence of pairs (2-D float32, input order).
+
+        A pair repeated in ``pairs`` is encoded once (a bidirectional hybrid asks for (a, b) and (b, a) of
+        every pair, classification for both directions of each: together each direction twice)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         checked, single = validate_pairs(pairs)
         resolved = resolve_precision(precision, self.device)
-        features = self.tokenize(checked)
+        unique = list(dict.fromkeys(checked))
+        features = self.tokenize(unique)
         order = sorted(range(len(features)), key=lambda i: -len(features[i].input_ids))
         out = torch.empty((len(features), self.embedding_dim), dtype=torch.float32)
         n_batches = -(-len(order) // batch_size)
@@ -368,6 +372,9 @@ class RelationEncoder(nn.Module):
                     out[idx] = self(self.collate([features[i] for i in idx])).float().cpu()
         finally:
             self.train(was_training)
+        if len(unique) < len(checked):
+            row = {pair: i for i, pair in enumerate(unique)}
+            out = out[[row[pair] for pair in checked]]
         if normalize:
             out = torch.nn.functional.normalize(out, dim=-1)
         result = out[0] if single else out
