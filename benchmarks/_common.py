@@ -6,10 +6,14 @@ import os
 import platform
 import random
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from relvec.data import load_analogy
+from relvec.encoders.hybrid import HybridEncoder
+from relvec.evaluation.cache import EmbeddingCache
+from relvec.loading import model_identity, same_model
 
 
 def machine() -> str:
@@ -36,3 +40,29 @@ def analogy_pairs(n: int, seed: int = 0, data_dir: str | None = None) -> list[tu
     if len(pairs) < n:
         raise SystemExit(f"only {len(pairs)} distinct pairs available")
     return pairs[:n]
+
+
+def shared(models: dict[str, Any]) -> dict[str, Any]:
+    """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component.
+
+    Two components are the same when their fingerprints agree (:func:`relvec.loading.same_model`),
+    so a hybrid's copy of a trained model shares that model's embeddings.
+    """
+    caches: list[tuple[dict[str, Any], EmbeddingCache]] = []
+
+    def cached(model: Any) -> EmbeddingCache:
+        identity = model_identity(model)
+        for other, cache in caches:
+            if same_model(identity, other):
+                return cache
+        caches.append((identity, EmbeddingCache(model)))
+        return caches[-1][1]
+
+    out = {}
+    for spec, model in models.items():
+        if isinstance(model, HybridEncoder):
+            parts = cached(model.prompt), cached(model.static)
+            out[spec] = HybridEncoder(*parts, model.weight, model.name_or_path, bidirectional=model.bidirectional)
+        else:
+            out[spec] = cached(model)
+    return out

@@ -13,43 +13,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
-from relvec.loading import load_model, model_identity, same_model
+from relvec.loading import load_model
 
-from _common import machine
-
-
-def shared(models: dict[str, Any]) -> dict[str, Any]:
-    """Wrap every model (and each hybrid's parts) in one EmbeddingCache per distinct component.
-
-    Two components are the same when their fingerprints agree (:func:`relvec.loading.same_model`),
-    so a hybrid's copy of a trained model shares that model's embeddings.
-    """
-    caches: list[tuple[dict[str, Any], EmbeddingCache]] = []
-
-    def cached(model: Any) -> EmbeddingCache:
-        identity = model_identity(model)
-        for other, cache in caches:
-            if same_model(identity, other):
-                return cache
-        caches.append((identity, EmbeddingCache(model)))
-        return caches[-1][1]
-
-    out = {}
-    for spec, model in models.items():
-        if isinstance(model, HybridEncoder):
-            parts = cached(model.prompt), cached(model.static)
-            out[spec] = HybridEncoder(*parts, model.weight, model.name_or_path, bidirectional=model.bidirectional)
-        else:
-            out[spec] = cached(model)
-    return out
+from _common import machine, shared
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """The RelBERT paper's whole table (analogy, lexical classification, relation mapping) for several models,
 side by side with the published rows, in one run.
 
-Models share their parts' embeddings (see ``analogy_table.shared``): a trained model and its hybrid embed each
+Models share their parts' embeddings (``_common.shared``): a trained model and its hybrid embed each
 pair once. Every model goes through ``evaluate_all`` (what ``relvec eval all`` runs); the JSON keeps each
 model's full results and timings, the Markdown adds the published rows below the measured ones.
 
@@ -24,8 +24,7 @@ from relvec.evaluation import evaluate_all
 from relvec.evaluation.suite import TASKS
 from relvec.loading import load_model
 
-from _common import machine
-from analogy_table import shared
+from _common import machine, shared
 
 ANALOGY_COLUMNS = (
     *("sat_full", "sat", "u2", "u4", "google", "bats"),

@@ -90,7 +90,7 @@ def test_complete_function_and_errors(vectors):
     model = StaticOffsetEncoder(vectors)
     assert complete(model, ("man", "king"), "woman", k=1, vocabulary=WORDS)[0].word == "queen"
     completer = AnalogyCompleter(model, WORDS, candidates=3)
-    with pytest.raises(ValueError, match="query 0 .*'dragon'"):
+    with pytest.raises(ValueError, match=r"query 0 .*'dragon'"):
         completer.complete(("man", "dragon"), "woman")
     with pytest.raises(ValueError, match="k must be positive"):
         completer.complete(("man", "king"), "woman", k=0)
