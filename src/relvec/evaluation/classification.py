@@ -94,31 +94,16 @@ class LexicalRelationEvaluator:
     def configurations(self) -> list[dict[str, Any]]:
         if self.valid is None:
             return [dict(DEFAULT_CONFIG)]
-        keys = list(self.grid)
-        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.grid.values())]
+        return grid_configurations(self.grid)
 
     def pairs(self) -> list[tuple[str, str]]:
         """The distinct (head, tail) pairs of all splits."""
         return list(dict.fromkeys((e.head, e.tail) for e in [*self.train, *(self.valid or []), *self.test]))
 
     def features(self, model: Any) -> dict[str, np.ndarray]:
-        """Per split, the matrix [emb(h, t); emb(t, h)]; every distinct ordered pair is embedded once."""
+        """Per split, the matrix [emb(h, t); emb(t, h)] (see :func:`pair_features`)."""
         splits = {"train": self.train, "test": self.test, **({"valid": self.valid} if self.valid else {})}
-        index: dict[tuple[str, str], int] = {}
-        for items in splits.values():
-            for e in items:
-                index.setdefault((e.head, e.tail), len(index))
-                index.setdefault((e.tail, e.head), len(index))
-        vectors = np.asarray(
-            model.encode(list(index), batch_size=self.batch_size, show_progress_bar=self.show_progress_bar),
-            dtype=np.float32,
-        )
-        return {
-            split: np.hstack(
-                [vectors[[index[(e.head, e.tail)] for e in items]], vectors[[index[(e.tail, e.head)] for e in items]]]
-            )
-            for split, items in splits.items()
-        }
+        return pair_features(model, splits, self.batch_size, self.show_progress_bar)
 
     def __call__(self, model: Any) -> dict[str, Any]:
         return self.evaluate_features(self.features(model))
@@ -127,8 +112,7 @@ class LexicalRelationEvaluator:
         """Grid search on cached features: fit on train, select on valid micro F1, report test."""
         runs = self._grid_torch(features) if self.classifier == "torch" else self._grid_sklearn(features)
         search = [{**config, "valid_f1_micro": score, **extra} for config, score, _, extra in runs]
-        scores = [score if score is not None else -1.0 for _, score, _, _ in runs]
-        best = max(range(len(runs)), key=lambda i: (scores[i], -i))  # ties keep the earlier configuration
+        best = select_best([score for _, score, _, _ in runs])
         return {
             **self._test_metrics(runs[best][2]),
             "selected": runs[best][0],
@@ -192,6 +176,39 @@ class LexicalRelationEvaluator:
             "f1_macro": float(np.mean(per_class)),
             "per_class_f1": {label: float(v) for label, v in zip(labels, per_class, strict=True)},
         }
+
+
+def pair_features(
+    model: Any, splits: Mapping[str, Sequence[Any]], batch_size: int = 64, show_progress_bar: bool | None = None
+) -> dict[str, np.ndarray]:
+    """Per split of items with ``head`` and ``tail``, the matrix [emb(h, t); emb(t, h)]; every distinct
+    ordered pair of all splits is embedded once, in one ``encode`` call."""
+    index: dict[tuple[str, str], int] = {}
+    for items in splits.values():
+        for e in items:
+            index.setdefault((e.head, e.tail), len(index))
+            index.setdefault((e.tail, e.head), len(index))
+    vectors = np.asarray(
+        model.encode(list(index), batch_size=batch_size, show_progress_bar=show_progress_bar), dtype=np.float32
+    )
+    return {
+        split: np.hstack(
+            [vectors[[index[(e.head, e.tail)] for e in items]], vectors[[index[(e.tail, e.head)] for e in items]]]
+        ).reshape(len(items), -1)
+        for split, items in splits.items()
+    }
+
+
+def grid_configurations(grid: Mapping[str, Sequence[Any]] | None = None) -> list[dict[str, Any]]:
+    """Every configuration of a grid (default: the paper's), in a fixed order."""
+    grid = dict(grid) if grid is not None else dict(DEFAULT_GRID)
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def select_best(valid_scores: Sequence[float | None]) -> int:
+    """The configuration with the best validation score; ties keep the earlier one (none: the first)."""
+    scores = [score if score is not None else -1.0 for score in valid_scores]
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
 
 
 def stratified_subset(items: Sequence[LexicalExample], size: int | None, seed: int = 0) -> list[LexicalExample]:

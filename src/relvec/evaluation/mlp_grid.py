@@ -40,12 +40,13 @@ _CPU = torch.device("cpu")
 @dataclass
 class GridRun:
     """One configuration's outcome: its validation micro-F1 (None without validation data), the epochs it
-    trained, and its test predictions (label indices)."""
+    trained, its test predictions (label indices) and its kept weights (W1, b1, W2, b2 of :func:`forward`)."""
 
     config: dict[str, Any]
     valid_f1_micro: float | None
     epochs: int
     test_predictions: np.ndarray
+    params: list[torch.Tensor]
 
 
 def forward(x: torch.Tensor, params: Sequence[torch.Tensor], k: int, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -53,6 +54,14 @@ def forward(x: torch.Tensor, params: Sequence[torch.Tensor], k: int, mask: torch
     w1, b1, w2, b2 = params
     logits = torch.relu(x @ w1 + b1) @ (w2 if mask is None else w2 * mask) + b2
     return logits.float().reshape(len(x), -1, k).transpose(0, 1)
+
+
+def predict_logits(params: Sequence[torch.Tensor], x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """(B, K) float logits of one configuration's network (``params`` as :attr:`GridRun.params`)."""
+    if len(x) == 0:
+        return torch.zeros((0, len(params[3])))
+    with torch.no_grad(), autocast(precision, _CPU):
+        return torch.cat([forward(chunk, params, len(params[3]))[0] for chunk in x.split(4096)])
 
 
 class _Group:
@@ -230,14 +239,13 @@ class TorchMLPGrid:
         """Configuration ``i``'s validation score and test predictions from its kept weights."""
 
         def predict(x: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad(), autocast(self.precision, _CPU):
-                return torch.cat([forward(chunk, params, len(params[3]))[0].argmax(-1) for chunk in x.split(4096)])
+            return predict_logits(params, x, self.precision).argmax(-1)
 
         score = None
         if valid is not None:
             by_valid = self.stopping == "valid"
             score = float(state.best_valid[i] if by_valid else (predict(valid[0]) == valid[1]).float().mean())
-        return GridRun(self.configs[i], score, int(state.epochs[i]), predict(x_test).numpy())
+        return GridRun(self.configs[i], score, int(state.epochs[i]), predict(x_test).numpy(), params)
 
 
 class _Stopping:
