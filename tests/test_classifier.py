@@ -47,7 +47,7 @@ def test_fit_learns_a_separable_problem(data):
     clf = RelationClassifier.fit(model, splits["train"], splits["valid"])
     assert clf.labels == ["down", "side", "up"]
     predicted = clf.predict([(e.head, e.tail) for e in splits["test"]])
-    assert np.mean([p == e.relation for p, e in zip(predicted, splits["test"])]) >= 0.95
+    assert np.mean([p == e.relation for p, e in zip(predicted, splits["test"], strict=True)]) >= 0.95
     probs = clf.predict_proba([(e.head, e.tail) for e in splits["test"][:5]])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     one = splits["test"][0]
@@ -60,7 +60,7 @@ def test_matches_the_evaluation_suite(data):
     result = LexicalRelationEvaluator(splits["train"], splits["test"], splits["valid"])(model)
     clf = RelationClassifier.fit(model, splits["train"], splits["valid"])
     predicted = clf.predict([(e.head, e.tail) for e in splits["test"]])
-    accuracy = float(np.mean([p == e.relation for p, e in zip(predicted, splits["test"])]))
+    accuracy = float(np.mean([p == e.relation for p, e in zip(predicted, splits["test"], strict=True)]))
     assert accuracy == pytest.approx(result["f1_micro"])
     assert {k: clf.config[k] for k in result["selected"]} == result["selected"]
 
