@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
+from relvec.cards import CARD_FILE, is_relvec_card, update_card
 from relvec.cli.common import load_model_from_args, model_args, progress, split_list
 from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
 from relvec.evaluation import evaluate_all, render_markdown
@@ -122,6 +123,9 @@ def _add_eval_all(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--analogy-datasets", default=",".join(ANALOGY_SUITE))
     parser.add_argument("--lexical-datasets", default=",".join(LEXICAL_DATASETS))
     parser.add_argument("--split", default="test", choices=["valid", "test"], help="analogy split")
+    parser.add_argument(
+        "--update-card", action="store_true", help="write the results into the model folder's README.md card"
+    )
     _add_task_options(parser, "eval_all.json")
 
 
@@ -146,6 +150,8 @@ def _add_task_options(parser: argparse.ArgumentParser, output: str) -> None:
 def cmd_eval_all(args: argparse.Namespace) -> int:
     if args.max_items is not None and args.max_items < 10:
         raise ValueError(f"--max-items must be at least 10, got {args.max_items}")
+    if getattr(args, "update_card", False) and not is_relvec_card(Path(args.model) / CARD_FILE):
+        raise ValueError(f"--update-card: {args.model} has no relvec model card (README.md) to update")
     model = load_model_from_args(args)
     output = Path(args.output)
     partial_results: dict[str, Any] = {"model": args.model, "complete": False}
@@ -181,6 +187,11 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
     write_text(output.with_suffix(".md"), markdown)
     print(markdown)
     print(f"wrote {output} and {output.with_suffix('.md')}", file=sys.stderr)
+    if getattr(args, "update_card", False):
+        if args.max_items is not None:
+            raise ValueError("--update-card takes full evaluations only, not --max-items subsets")
+        card = update_card(args.model, Path(args.model).name, results, markdown)
+        print(f"updated {card}", file=sys.stderr)
     return 0
 
 

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from relvec.cards import CARD_FILE, is_relvec_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.encoders.base import validate_pairs
+from relvec.encoders.card_text import hybrid_card
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder, read_static_config
-from relvec.files import save_into, write_json
+from relvec.files import save_into, write_json, write_text
 from relvec.version import __version__
 
 HYBRID_MODEL_TYPE = "hybrid"
@@ -145,6 +147,8 @@ class HybridEncoder:
                 self.prompt.save_pretrained(staging / _PROMPT_DIR)
             self.static.save_pretrained(staging / _STATIC_DIR)
             write_json(staging / CONFIG_NAME, config)
+            if not (directory / CARD_FILE).exists() or is_relvec_card(directory / CARD_FILE):
+                write_text(staging / CARD_FILE, hybrid_card(self, directory))
 
         return save_into(directory, write, last=(CONFIG_NAME,))
 
