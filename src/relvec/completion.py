@@ -190,12 +190,14 @@ class AnalogyCompleter:
         candidates: int = DEFAULT_CANDIDATES,
         batch_size: int = 64,
         cache_dir: str | Path | None = None,
+        show_progress_bar: bool | None = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if candidates < 0:
             raise ValueError(f"candidates must be >= 0, got {candidates}")
         self.model, self.method, self.candidates, self.batch_size = model, method, candidates, batch_size
+        self.show_progress_bar = show_progress_bar
         self.vectors = word_vectors if word_vectors is not None else word_vectors_of(model)
         words = default_vocabulary() if vocabulary is None else list(vocabulary)
         if not words:
@@ -218,7 +220,13 @@ class AnalogyCompleter:
         asked = [(a, b) for (a, b), _ in queries]
         candidates = [(c, w) for ((_, c), pool) in zip(queries, pools, strict=True) for w, _ in pool]
         vectors = np.asarray(
-            self.model.encode([*asked, *candidates], batch_size=self.batch_size, normalize=True), dtype=np.float32
+            self.model.encode(
+                [*asked, *candidates],
+                batch_size=self.batch_size,
+                normalize=True,
+                show_progress_bar=self.show_progress_bar,
+            ),
+            dtype=np.float32,
         )
         anchors, rest = vectors[: len(asked)], vectors[len(asked) :]
         out, start = [], 0
