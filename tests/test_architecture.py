@@ -51,6 +51,7 @@ LAZY_ALLOWED = {
     "ray",
     "sentence_transformers",
     "sklearn",
+    "wn",
     "yaml",
 }
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 import transformers
 
-from relvec.cli import classify, complete, embed, evaluate, models, neighbours, push, train
+from relvec.cli import classify, complete, data, embed, evaluate, models, neighbours, push, train
 from relvec.cli.common import common_parser, parse_pair_argument, read_pairs_file
 
 __all__ = ["build_parser", "main", "parse_pair_argument", "read_pairs_file"]
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = common_parser()
     parser = argparse.ArgumentParser(prog="relvec", description="Relation embeddings for word pairs.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (embed, evaluate, neighbours, complete, classify, models, train, push):
+    for group in (embed, evaluate, neighbours, complete, classify, models, train, data, push):
         group.register(sub, common)
     return parser
 

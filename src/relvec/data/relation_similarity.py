@@ -3,6 +3,7 @@ questions built from the ``valid`` split for model selection."""
 
 from __future__ import annotations
 
+import json
 import random
 import warnings
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 from relvec.data.analogy import AnalogyQuestion
 from relvec.data.base import HUB_SPLIT, DataFormatError, Pair, data_dir, iter_jsonl, read_pair
+from relvec.files import write_text
 
 SEMEVAL_HUB_ID = "relbert/semeval2012_relational_similarity"
 
@@ -90,6 +92,22 @@ def load_relation_similarity_from_hub(split: str = "train") -> list[RelationReco
 
     rows = load_dataset(SEMEVAL_HUB_ID, split=HUB_SPLIT.get(split, split))
     return [_relation_record(dict(r), f"{SEMEVAL_HUB_ID}[{i}]") for i, r in enumerate(rows)]
+
+
+def write_relation_records(path: str | Path, records: Sequence[RelationRecord]) -> Path:
+    """Records as the SemEval JSONL format (one relation per line), written atomically."""
+    lines = [
+        json.dumps(
+            {
+                "relation_type": r.relation_type,
+                "positives": [list(p) for p in r.positives],
+                "negatives": [list(p) for p in r.negatives],
+            },
+            ensure_ascii=False,
+        )
+        for r in records
+    ]
+    return write_text(path, "".join(line + "\n" for line in lines))
 
 
 def exclude_relations(records: Sequence[RelationRecord], names: Sequence[str]) -> list[RelationRecord]:
