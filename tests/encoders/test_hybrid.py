@@ -128,3 +128,25 @@ def test_bidirectional_prompt_part_averages_forward_and_reversed_cosines(tiny_en
     np.testing.assert_allclose(loaded.encode(PAIRS), out, atol=1e-6)
     with pytest.raises(ValueError, match="bidirectional must be true or false"):
         HybridEncoder(tiny_encoder, static, 1.0, bidirectional="yes")
+
+
+def test_identity_projection_is_exactly_the_plain_hybrid_and_round_trips(tiny_encoder, static, tmp_path):
+    import torch
+
+    plain = HybridEncoder(tiny_encoder, static, 0.6, bidirectional=True)
+    same = HybridEncoder(tiny_encoder, static, 0.6, bidirectional=True, projection=torch.eye(plain.joined_dim))
+    np.testing.assert_allclose(same.encode(PAIRS, precision="fp32"), plain.encode(PAIRS, precision="fp32"), atol=1e-6)
+    matrix = torch.randn(7, plain.joined_dim, generator=torch.Generator().manual_seed(0))
+    projected = HybridEncoder(tiny_encoder, static, 0.6, bidirectional=True, projection=matrix)
+    out = projected.encode(PAIRS, precision="fp32")
+    assert out.shape == (4, 7) and projected.embedding_dim == 7
+    expected = plain.encode(PAIRS, precision="fp32") @ matrix.numpy().T
+    np.testing.assert_allclose(out, expected / np.linalg.norm(expected, axis=1, keepdims=True), atol=1e-5)
+    projected.save_pretrained(tmp_path / "p")
+    loaded = HybridEncoder.from_pretrained(tmp_path / "p")
+    np.testing.assert_allclose(loaded.encode(PAIRS, precision="fp32"), out, atol=1e-6)
+    with pytest.raises(ValueError, match="takes no other"):
+        HybridEncoder.from_pretrained(tmp_path / "p", weight=1.0)
+    with pytest.raises(ValueError, match=r"finite \(D_out, "):
+        HybridEncoder(tiny_encoder, static, 0.6, projection=torch.eye(3))
+    assert projected.with_weight(0.6).projection is None

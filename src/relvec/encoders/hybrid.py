@@ -8,6 +8,9 @@ With ``bidirectional`` the prompt part is itself [p̂(a, b) ; p̂(b, a)] / √2,
 of the forward and the reversed cosine: the bidirectional analogy scoring, built into the embedding
 (and so into classification and neighbour search as well). The offset needs no such step, since
 reversing both pairs only flips the sign of both offsets.
+
+An optional learned ``projection`` P (D_out × D) maps the joined unit vector h to P·h / ‖P·h‖ (see
+:mod:`relvec.training.hybrid_projection`); P = I is exactly the plain hybrid.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from relvec.cards import CARD_FILE, is_relvec_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
@@ -31,6 +35,7 @@ from relvec.version import __version__
 HYBRID_MODEL_TYPE = "hybrid"
 _PROMPT_DIR = "prompt"
 _STATIC_DIR = "static"
+_PROJECTION_FILE = "projection.safetensors"
 
 
 def mixing_factors(weight: float) -> tuple[float, float]:
@@ -49,33 +54,60 @@ class HybridEncoder:
     model_type = HYBRID_MODEL_TYPE
 
     def __init__(
-        self, prompt: Any, static: Any, weight: float = 1.0, name_or_path: str = "", bidirectional: bool = False
+        self,
+        prompt: Any,
+        static: Any,
+        weight: float = 1.0,
+        name_or_path: str = "",
+        bidirectional: bool = False,
+        projection: torch.Tensor | None = None,
     ) -> None:
         """``prompt``: any pair encoder (usually a RelationEncoder); ``static``: a StaticOffsetEncoder
-        (or anything with its interface, such as an EmbeddingCache around one)."""
+        (or anything with its interface, such as an EmbeddingCache around one); ``projection``: a learned
+        (D_out, D) matrix applied to the joined vector (module docstring)."""
         mixing_factors(weight)  # validates
         if not isinstance(bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {bidirectional!r}")
+        self.projection: torch.Tensor | None = None
         self.prompt = prompt
         self.static = static
         self.weight = float(weight)
         self.bidirectional = bidirectional
         self.name_or_path = name_or_path or f"hybrid:{getattr(prompt, 'name_or_path', '')}@{weight:g}"
+        if projection is not None:
+            self.set_projection(projection)
+
+    def set_projection(self, projection: torch.Tensor | None) -> None:
+        """Install (or with None remove) a learned (D_out, D) projection of the joined vector."""
+        if projection is not None:
+            matrix = torch.as_tensor(projection, dtype=torch.float32).detach().contiguous()
+            if matrix.ndim != 2 or matrix.shape[1] != self.joined_dim or not torch.isfinite(matrix).all():
+                raise ValueError(
+                    f"projection must be a finite (D_out, {self.joined_dim}) matrix, got {tuple(matrix.shape)}"
+                )
+            projection = matrix
+        self.projection = projection
 
     @property
     def prompt_dim(self) -> int:
         return int(self.prompt.embedding_dim) * (2 if self.bidirectional else 1)
 
     @property
-    def embedding_dim(self) -> int:
+    def joined_dim(self) -> int:
+        """Dimension of [prompt ; offset], before any projection."""
         return self.prompt_dim + int(self.static.embedding_dim)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.joined_dim if self.projection is None else int(self.projection.shape[0])
 
     @property
     def config(self) -> Any:
         return getattr(self.prompt, "config", None)
 
     def with_weight(self, weight: float) -> HybridEncoder:
-        """The same components with another weight (shares the loaded models)."""
+        """The same components with another weight (shares the loaded models; a projection, learned for this
+        weight, is not carried over)."""
         return HybridEncoder(self.prompt, self.static, weight, bidirectional=self.bidirectional)
 
     def encode(
@@ -97,6 +129,10 @@ class HybridEncoder:
             parts.append(np.zeros((len(checked), self.prompt_dim), dtype=np.float32))
         parts.append(b * np.asarray(self.static.encode(checked), dtype=np.float32))
         out = np.hstack(parts).astype(np.float32)
+        if self.projection is not None:
+            out = out @ self.projection.numpy().T
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
         if normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.where(norms == 0, 1.0, norms)
@@ -141,8 +177,12 @@ class HybridEncoder:
             "static_vectors": self.static.vectors.name,
             "relvec_version": __version__,
         }
+        if self.projection is not None:
+            config["projection"] = _PROJECTION_FILE
 
         def write(staging: Path) -> None:
+            if self.projection is not None:
+                save_file({"projection": self.projection}, str(staging / _PROJECTION_FILE))
             if prompt_path is None:
                 self.prompt.save_pretrained(staging / _PROMPT_DIR)
             self.static.save_pretrained(staging / _STATIC_DIR)
@@ -171,7 +211,12 @@ class HybridEncoder:
         static = StaticOffsetEncoder.from_pretrained(parts["static"])
         chosen = float(config.get("weight", 1.0)) if weight is None else weight
         bidirectional = bool(config.get("bidirectional", False))  # absent in older hybrid folders
-        return cls(prompt, static, chosen, name_or_path=str(directory), bidirectional=bidirectional)
+        projection = None
+        if config.get("projection"):
+            if weight is not None:
+                raise ValueError(f"{directory} has a projection learned for its own weight; it takes no other")
+            projection = load_file(str(directory / str(config["projection"])))["projection"]
+        return cls(prompt, static, chosen, str(directory), bidirectional=bidirectional, projection=projection)
 
 
 def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:
