@@ -21,6 +21,7 @@ from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.files import write_json
 from relvec.training import PRESETS, TrainingArguments, train
+from relvec.training.distributed import world
 from relvec.validation import option
 
 # Defaults for choosing the weight. The SemEval-valid questions are left out on purpose: their relations
@@ -87,7 +88,7 @@ def train_recipe(args: RecipeArguments, resume: bool = False, **train_kwargs: An
     """
     model = train(args.training_arguments(), resume=resume, **train_kwargs)
     hybrid_done = resume and read_hybrid_config(Path(args.output_dir) / HYBRID_DIR) is not None
-    if args.hybrid_vectors and not hybrid_done:
+    if args.hybrid_vectors and not hybrid_done and world()[0] == 0:  # under torchrun: process 0 only
         show = None if train_kwargs.get("show_progress_bar", True) else False
         build_hybrid(model, args, show_progress_bar=show)
     return model

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from relvec.cli.arguments import add_dataclass_arguments, values_given
 from relvec.cli.common import progress
 from relvec.recipes import RecipeArguments, train_recipe
 from relvec.training import finished_run
+from relvec.training.distributed import init_from_environment, world
 from relvec.training.prompt_search import PromptSearchArguments, search_prompt
 
 
@@ -40,6 +45,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--show-config", action="store_true", help="print the resolved arguments as JSON and exit")
+    parser.add_argument(
+        "--nproc", type=int, default=1, help="train data-parallel on N local processes (launches torchrun)"
+    )
     add_dataclass_arguments(parser, RecipeArguments)
 
 
@@ -67,7 +75,33 @@ def _print_epoch(record: dict[str, Any]) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run this same command under torchrun on ``nproc`` local processes (``--nproc`` removed)."""
+    rest, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            rest.append(item)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    return subprocess.run([*command, "-m", "relvec", *rest], check=False).returncode
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {args.nproc}")
+    if args.nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return launch(args.nproc, args.argv)
+    distributed = init_from_environment()
+    rank, size = world()
+    if distributed:
+        if "relations_per_step" not in values_given(args, RecipeArguments):
+            args.relations_per_step = size  # one relation per process and step
+        if args.threads is None:
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", size))
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
     arguments = arguments_from_cli(args)
     if args.show_config:
         print(json.dumps(arguments.to_dict(), indent=2))
@@ -87,7 +121,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             show_progress_bar=not args.no_progress and sys.stderr.isatty(),
             epoch_callbacks=[_print_epoch],
         )
-    print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
+    if rank == 0:
+        print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
     return 0
 
 

@@ -73,7 +73,12 @@ class TrainingArguments:
     exclude_relations: list[str] = option(  # noqa: RUF009 (option() returns a dataclasses.field)
         default_factory=list, help="comma list of relations or parents to leave out entirely (e.g. 1,8d)"
     )
-    epochs: int = option(10, help="passes over the relations (one optimiser step per relation)")
+    epochs: int = option(10, help="passes over the relations")
+    relations_per_step: int = option(
+        1,
+        help="relations per optimiser step (gradients summed, each relation's loss / the group size); "
+        "under torchrun a multiple of the process count, each process taking its share",
+    )
     learning_rate: float = option(5e-6, help="AdamW peak learning rate")
     warmup_steps: int = option(10, help="linear warm-up steps, then linear decay to zero")
     weight_decay: float = option(0.0, help="AdamW weight decay")

@@ -38,8 +38,9 @@ def relation_step(
     negatives: Sequence[tuple[str, str]],
     chunk_size: int,
     precision: str = "fp32",
+    scale: float = 1.0,
 ) -> float:
-    """Accumulate into ``.grad`` the gradient of one relation's loss; return the loss value.
+    """Accumulate into ``.grad`` the gradient of ``scale`` × one relation's loss; return the (unscaled) loss.
 
     Up to ``chunk_size`` prompts are embedded in one pass with a graph; more use the gradient cache.
     """
@@ -50,7 +51,7 @@ def relation_step(
         with autocast(precision, device):
             embeddings = model(model.collate(features)).float()
         loss = loss_fn(embeddings[:n_pos], embeddings[n_pos:])
-        loss.backward()
+        (loss * scale if scale != 1.0 else loss).backward()
         return float(loss.detach())
     chunks = chunks_by_length(features, chunk_size)
     cached = torch.empty((len(features), model.embedding_dim), dtype=torch.float32, device=device)
@@ -61,7 +62,7 @@ def relation_step(
             cached[idx] = model(model.collate([features[i] for i in idx])).float()
     cached.requires_grad_(True)
     loss = loss_fn(cached[:n_pos], cached[n_pos:])
-    loss.backward()  # d loss / d embeddings (and the loss module's own parameters)
+    (loss * scale if scale != 1.0 else loss).backward()  # d loss / d embeddings (and the loss module's parameters)
     grad = cached.grad
     assert grad is not None  # set by backward above
     for idx, state in zip(chunks, states, strict=True):

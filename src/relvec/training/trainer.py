@@ -1,13 +1,19 @@
 """Contrastive fine-tuning of a relation encoder on relation-similarity data (RelBERT, Sec. 3.2).
 
-One optimiser step per relation (its gradient from :mod:`relvec.training.gradient_cache`). After every
-epoch the evaluator the trainer is given scores the model and a complete checkpoint is written
+One optimiser step per group of ``relations_per_step`` relations (each relation's gradient from
+:mod:`relvec.training.gradient_cache`, scaled by 1 / group size). Under torchrun the processes share each
+group (process k takes its k-th, (k + W)-th, … relations), their gradients are summed by one all-reduce
+(:mod:`relvec.training.distributed`), and only process 0 validates, logs and writes. Every process draws the
+whole epoch's samples from the same seeded stream, so W processes give the weights of one process with
+``relations_per_step = W`` (up to summation order; exactly so without dropout). After every epoch the
+evaluator the trainer is given scores the model and a complete checkpoint is written
 (:mod:`relvec.training.checkpoint`); the best epoch by the evaluator's primary metric is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -48,12 +54,14 @@ from relvec.training.checkpoint import (
     save_checkpoint,
 )
 from relvec.training.curve import plot_training
+from relvec.training.distributed import all_reduce_gradients, all_reduce_sum, barrier, world
 from relvec.training.gradient_cache import relation_step
 from relvec.version import __version__
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
+_ADDED_ARGUMENTS = ("relations_per_step",)  # arguments newer than some saved runs: absent there = default
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
@@ -122,8 +130,15 @@ class Trainer:
             args.loss, args.temperature, args.margin, args.distance, args.classification, model.embedding_dim
         ).to(model.device)
         params = [p for p in [*model.parameters(), *self.loss_fn.parameters()] if p.requires_grad]
+        self.params = params
         self.optimizer = torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay)
-        self.total_steps = args.epochs * len(self.records)
+        self.rank, self.world = world()
+        if args.relations_per_step % self.world:
+            raise ValueError(
+                f"relations_per_step (--relations-per-step) must be a multiple of the {self.world} processes, "
+                f"got {args.relations_per_step}"
+            )
+        self.total_steps = args.epochs * math.ceil(len(self.records) / args.relations_per_step)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, linear_schedule(args.warmup_steps, self.total_steps)
         )
@@ -144,12 +159,13 @@ class Trainer:
             return finished
         with torch.random.fork_rng(devices=[]):  # leave the caller's RNG untouched
             torch.manual_seed(self.args.seed)
-            start = self._resume() if resume else 0
-            if start == 0:
+            start = self._resume_in_turn() if resume else 0
+            if start == 0 and self.rank == 0:
                 remove(self.output_dir / HISTORY_FILE)  # a new run: the old finish mark no longer holds
                 sweep_temporaries(self.output_dir)
                 write_text(self.output_dir / LOG_FILE, "")
                 self.baseline = self._validate()  # the untrained model, for reference only
+            barrier()
             for epoch in range(start, self.args.epochs):
                 losses = self._train_epoch(epoch)
                 self._end_epoch(epoch, losses)
@@ -157,45 +173,72 @@ class Trainer:
 
     # -------------------------------------------------------------- epochs and steps
     def _train_epoch(self, epoch: int) -> list[float]:
-        """One pass over the relations; returns the step losses."""
+        """One pass over the relations, ``relations_per_step`` per optimiser step; returns the step losses."""
         self.model.train()
         losses: list[float] = []
         rng = np.random.default_rng([self.args.seed, epoch])
         order = rng.permutation(len(self.records))
-        bar = tqdm(order, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar)
+        # the whole epoch's samples from one stream, identical on every process
+        samples = [
+            sample_relation(self.records[int(i)], self.args.num_positive, self.args.num_negative, rng) for i in order
+        ]
+        size = self.args.relations_per_step
+        steps = range(0, len(order), size)
+        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar or self.rank)
         started = time.perf_counter()
-        with (self.output_dir / LOG_FILE).open("a", encoding="utf-8") as log:
-            for position, index in enumerate(bar):
-                record = self.records[int(index)]
-                pos, neg = sample_relation(record, self.args.num_positive, self.args.num_negative, rng)
-                loss = relation_step(self.model, self.loss_fn, pos, neg, self.args.chunk_size, self.precision)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(
-                        f"loss became {loss} at epoch {epoch + 1}, relation {record.relation_type}"
-                    )
+        with contextlib.ExitStack() as stack:
+            log = (
+                stack.enter_context((self.output_dir / LOG_FILE).open("a", encoding="utf-8"))
+                if self.rank == 0
+                else None
+            )
+            for start in bar:
+                group = list(range(start, min(start + size, len(order))))
+                loss = self._group_step(epoch, group, order, samples)
                 lr = self.scheduler.get_last_lr()[0]
                 self.optimizer.step()
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 self.global_step += 1
+                names = [self.records[int(order[p])].relation_type for p in group]
                 entry = {
                     "epoch": epoch + 1,
-                    "step": position + 1,
+                    "step": start // size + 1,
                     "global_step": self.global_step,
-                    "relation": record.relation_type,
+                    "relation": ",".join(names),
                     "loss": loss,
                     "lr": lr,
                     "elapsed_s": round(time.perf_counter() - started, 3),
                 }
                 losses.append(loss)
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
+                if log is not None:
+                    log.write(json.dumps(entry) + "\n")
+                    log.flush()
                 bar.set_postfix(loss=f"{loss:.3f}")
                 for callback in self.callbacks:
                     callback(entry)
         return losses
 
+    def _group_step(self, epoch: int, group: list[int], order: np.ndarray, samples: list) -> float:
+        """This process's share of one group's relations into ``.grad`` (summed over processes); the group's
+        mean loss."""
+        total = 0.0
+        for position in group[self.rank :: self.world]:
+            pos, neg = samples[position]
+            loss = relation_step(
+                self.model, self.loss_fn, pos, neg, self.args.chunk_size, self.precision, scale=1.0 / len(group)
+            )
+            if not math.isfinite(loss):
+                record = self.records[int(order[position])]
+                raise FloatingPointError(f"loss became {loss} at epoch {epoch + 1}, relation {record.relation_type}")
+            total += loss
+        all_reduce_gradients(self.params)
+        return all_reduce_sum([total])[0] / len(group)
+
     def _end_epoch(self, epoch: int, losses: list[float]) -> None:
+        if self.rank != 0:  # process 0 validates, selects and writes; the others wait for it
+            barrier()
+            return
         metrics = self._validate()
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None, **metrics}
         self.history.append(record)
@@ -205,6 +248,7 @@ class Trainer:
         self._save_checkpoint(epoch)
         for callback in self.epoch_callbacks:
             callback({**record, "best_epoch": self.best["epoch"], "baseline": self.baseline, "metric": self.metric})
+        barrier()
 
     def _validate(self) -> dict[str, Any]:
         if self.evaluator is None or self.metric is None:
@@ -235,11 +279,24 @@ class Trainer:
 
     def _check_arguments(self, saved: dict[str, Any], where: Path) -> None:
         current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
-        # keys this version's TrainingArguments lacks (older runs kept the hybrid settings here) do not count
-        saved_args = {k: v for k, v in saved.items() if k in current}
+        # keys this version's TrainingArguments lacks (older runs kept the hybrid settings here) do not count;
+        # keys older runs lack had their default then
+        defaults = {
+            f.name: f.default for f in dataclasses.fields(TrainingArguments) if f.name in ("relations_per_step",)
+        }
+        saved_args = {**defaults, **{k: v for k, v in saved.items() if k in current}}
         if saved_args != current:
             changed = sorted(k for k in current if saved_args.get(k) != current[k])
             raise ValueError(f"cannot resume {where}: arguments differ from the checkpoint ({', '.join(changed)})")
+
+    def _resume_in_turn(self) -> int:
+        """Process 0 recovers the checkpoint first (it may tidy the folder); then the others read it."""
+        if self.rank != 0:
+            barrier()
+        start = self._resume()
+        if self.rank == 0:
+            barrier()
+        return start
 
     def _resume(self) -> int:
         """Restore the newest complete checkpoint (after sweeping a killed run's leftovers); its epoch count."""
@@ -281,6 +338,9 @@ class Trainer:
     def _finish(self) -> RelationEncoder:
         """Write the selected model, then ``history.json`` (the mark of a finished run), then drop the
         checkpoint. Until the mark exists the checkpoint holds everything, so a kill here is redone."""
+        if self.rank != 0:  # process 0 writes the model; the others wait and return their copy
+            barrier()
+            return self.model
         folder = self.output_dir / CHECKPOINT
         state = load_state(folder)
         if state is None:
@@ -299,6 +359,7 @@ class Trainer:
         plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline, self.metric)
         write_json(self.output_dir / HISTORY_FILE, {**metadata, "complete": True})
         self._clean_up()
+        barrier()
         return self.model
 
     def _clean_up(self) -> None:
