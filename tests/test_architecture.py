@@ -35,7 +35,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
         "top",
         (
             *("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.completion", "relvec.classifier"),
-            *("relvec.hub", "relvec.cli", "relvec.__main__", "relvec"),
+            *("relvec.hub", "relvec.bulk", "relvec.cli", "relvec.__main__", "relvec"),
         ),
     ),
 ]

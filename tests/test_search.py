@@ -84,3 +84,26 @@ def test_save_load_and_model_identity_check(tmp_path):
         loaded.search(np.ones((1, 2)), k=0)
     with pytest.raises(ValueError, match="backend"):
         RelationIndex(index.pairs, index.vectors, {}, backend="annoy")
+
+
+def test_approximate_backends_find_most_true_neighbours_and_auto_chooses_by_size(monkeypatch):
+    pytest.importorskip("faiss")
+    from relvec import search
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(40, 16))
+    vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.normal(size=(4000, 16))  # clustered, like real pairs
+    pairs = [(f"h{i}", f"t{i}") for i in range(4000)]
+    queries = vectors[:50] + 0.05 * rng.normal(size=(50, 16))
+    exact = RelationIndex(pairs, vectors, {}).search(queries, k=10)
+    for backend in ("faiss-ivf", "faiss-hnsw"):
+        found = RelationIndex(pairs, vectors, {}, backend=backend).search(queries, k=10)
+        recall = np.mean(
+            [len({n.pair for n in a} & {n.pair for n in b}) / 10 for a, b in zip(exact, found, strict=True)]
+        )
+        assert recall >= 0.9, (backend, recall)
+    assert RelationIndex(pairs, vectors, {}, backend="auto").backend == "exact"
+    monkeypatch.setattr(search, "AUTO_EXACT_BELOW", 1000)
+    monkeypatch.setattr(search, "AUTO_IVF_FROM", 3000)
+    assert search.choose_backend(999) == "exact" and search.choose_backend(2000) == "faiss-hnsw"
+    assert RelationIndex(pairs, vectors, {}, backend="auto").backend == "faiss-ivf"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from relvec.bulk import read_shards
 from relvec.data import (
     ANALOGY_DATASETS,
     LEXICAL_DATASETS,
@@ -25,7 +27,10 @@ from relvec.encoders.loading import model_identity, same_model
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
 
 INDEX_FORMAT_VERSION = 1
-BACKENDS = ("exact", "faiss", "faiss-hnsw")
+BACKENDS = ("exact", "faiss", "faiss-hnsw", "faiss-ivf", "auto")
+# "auto" by index size: exact search below AUTO_EXACT_BELOW pairs, HNSW below AUTO_IVF_FROM, IVF-Flat above
+AUTO_EXACT_BELOW, AUTO_IVF_FROM = 50_000, 1_000_000
+IVF_NPROBE = 16
 DATA_SOURCES = ("analogy", "lexical", "semeval")
 # Lexical-relation labels that mean "no relation": left out of indexes built from the data sets.
 UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
@@ -53,7 +58,7 @@ class RelationIndex:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors = np.ascontiguousarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
         self.identity = identity
-        self.backend = backend
+        self.backend = choose_backend(len(self.pairs)) if backend == "auto" else backend
         self._faiss: Any = None
 
     def __len__(self) -> int:
@@ -130,15 +135,19 @@ class RelationIndex:
                 import faiss
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ImportError("the faiss backends need faiss-cpu: pip install 'relvec[faiss]'") from exc
-            dim = self.vectors.shape[1]
-            if self.backend == "faiss-hnsw":
-                index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            else:
-                index = faiss.IndexFlatIP(dim)
-            index.add(self.vectors)
-            self._faiss = index
+            self._faiss = _faiss_index(faiss, self.backend, self.vectors)
         scores, rows = self._faiss.search(queries, k)
         return rows, scores
+
+    @classmethod
+    def from_shards(cls, directory: str | Path, backend: str = "auto") -> RelationIndex:
+        """An index over the Parquet shards of ``relvec embed --engine ray`` (rows with an error left out)."""
+        pairs, vectors, manifest = read_shards(directory)
+        if len(set(pairs)) != len(pairs):  # the index holds distinct pairs; keep each pair's first row
+            first = list(dict.fromkeys((p, i) for i, p in enumerate(pairs)))
+            rows = np.asarray(sorted({p: i for p, i in reversed(first)}.values()))
+            pairs, vectors = [pairs[i] for i in rows], vectors[rows]
+        return cls(pairs, vectors, manifest["identity"], backend)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -182,6 +191,32 @@ class RelationIndex:
         except ValueError as exc:  # a pickled object array, or not an .npy file
             raise FileFormatError(f"{directory / _VECTORS_FILE}: not a plain .npy matrix ({exc})") from None
         return cls(pairs, vectors, meta["model"], backend or meta.get("backend", "exact"))
+
+
+def choose_backend(size: int) -> str:
+    """The backend "auto" means for an index of ``size`` pairs (see :data:`AUTO_EXACT_BELOW`)."""
+    if size < AUTO_EXACT_BELOW:
+        return "exact"
+    return "faiss-hnsw" if size < AUTO_IVF_FROM else "faiss-ivf"
+
+
+def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
+    """A FAISS inner-product index over unit ``vectors``: flat (exact), HNSW (M 32, efSearch 128) or IVF-Flat
+    (4·√n lists, k-means on up to 256 points per list, :data:`IVF_NPROBE` lists probed per query)."""
+    n, dim = vectors.shape
+    if backend == "faiss-hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    elif backend == "faiss-ivf":
+        lists = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).choice(n, min(n, 256 * lists), replace=False)]
+        index.train(np.ascontiguousarray(sample))
+        index.nprobe = min(IVF_NPROBE, lists)
+    else:
+        index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
 
 
 def dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOURCES) -> list[Pair]:

@@ -47,6 +47,7 @@ def test_outside_a_process_group_everything_is_local():
     assert torch.equal(p.grad, torch.full((2,), 3.0)) and all_reduce_sum([1.5, 2.0]) == [1.5, 2.0]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_equal_one_process_with_two_relations_per_step(tmp_path, still_backbone, relation_data):
     single = tiny_training_args(tmp_path / "single", still_backbone, relation_data, relations_per_step=2)
     train(single, show_progress_bar=False)

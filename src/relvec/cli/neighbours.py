@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     build.add_argument(
         "--from-data", default=None, help=f"comma list of {', '.join(DATA_SOURCES)}: every pair of those data sets"
     )
-    build.add_argument("--backend", default="exact", choices=list(BACKENDS))
+    build.add_argument(
+        "--from-shards", default=None, help="Parquet shards of `relvec embed --engine ray` (no encoding)"
+    )
+    build.add_argument(
+        "--backend", default="auto", choices=list(BACKENDS), help="auto: exact < 50k pairs, HNSW < 1M, IVF-Flat above"
+    )
     build.add_argument("--output", required=True, help="index folder")
 
     query = actions.add_parser("query", parents=[common], help="the k most similar indexed pairs")
@@ -41,6 +46,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_neighbours(args: argparse.Namespace) -> int:
+    if args.action == "build" and args.from_shards:
+        if args.input or args.from_data:
+            raise ValueError("--from-shards takes its pairs from the shards: no --input or --from-data")
+        index = RelationIndex.from_shards(args.from_shards, args.backend)
+        index.save(args.output)
+        print(f"indexed {len(index)} pairs ({index.backend}) in {args.output}", file=sys.stderr)
+        return 0
     if args.action == "build":
         pairs: list[tuple[str, str]] = []
         if args.input:
