@@ -202,15 +202,15 @@ def choose_backend(size: int) -> str:
 
 def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
     """A FAISS inner-product index over unit ``vectors``: flat (exact), HNSW (M 32, efSearch 128) or IVF-Flat
-    (4·√n lists, k-means on up to 256 points per list, :data:`IVF_NPROBE` lists probed per query)."""
+    (2·√n lists, k-means on up to 64 points per list, :data:`IVF_NPROBE` lists probed per query)."""
     n, dim = vectors.shape
     if backend == "faiss-hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
     elif backend == "faiss-ivf":
-        lists = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.random.default_rng(0).choice(n, min(n, 256 * lists), replace=False)]
+        sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, 64 * lists), replace=False))]
         index.train(np.ascontiguousarray(sample))
         index.nprobe = min(IVF_NPROBE, lists)
     else:
