@@ -46,9 +46,9 @@ def score(completer: AnalogyCompleter, items: list, batch: int = 64) -> dict[str
         chunk = known[start : start + batch]
         found = completer.complete_many([(stem, c) for stem, c, _ in chunk], k=10)
         for (_, _, d), answers in zip(chunk, found, strict=True):
-            words = [x.word for x in answers]
-            hits1 += bool(words) and words[0] == d
-            hits10 += d in words
+            words = [x.word.lower() for x in answers]  # Google writes "France"; the vocabulary is lower-case
+            hits1 += bool(words) and words[0] == d.lower()
+            hits10 += d.lower() in words
     seconds = time.perf_counter() - started
     n = len(items)
     return {
@@ -75,7 +75,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     vocabulary = default_vocabulary()
     sets = {n: queries(n, args.data_dir, args.limit) for n in args.datasets.split(",")}
-    coverage = {n: sum(d in set(vocabulary) for *_, d in items) / len(items) for n, items in sets.items()}
+    known = set(vocabulary)
+    coverage = {n: sum(d.lower() in known for *_, d in items) / len(items) for n, items in sets.items()}
     loaded = {spec: load_model(spec) for spec in args.model}
     models = shared(loaded)
     first = next(iter(loaded.values()), None)

@@ -33,7 +33,7 @@ from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
 
 METHODS = ("add", "mul")
-DEFAULT_VOCAB_SIZE = 30_000
+DEFAULT_VOCAB_SIZE = 100_000
 DEFAULT_CANDIDATES = 50
 _MUL_EPS = 1e-3
 
