@@ -123,3 +123,40 @@ def test_pickles_in_a_prompt_search_folder_never_run(tmp_path, tiny_encoder, mar
     _replace_with_pickle(folder / PROMPT_ENCODER_FILE, marker)
     _try(lambda: load_model(str(folder)).encode(PAIRS))
     assert not marker.exists()
+
+
+def test_pickles_in_classifier_projection_and_vocabulary_cache_never_run(tmp_path, tiny_encoder, marker):
+    import torch
+
+    from relvec.classifier import RelationClassifier
+    from relvec.completion import VocabularyVectors
+    from relvec.encoders.hybrid import HybridEncoder
+    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+
+    words = ["cat", "kitten", "dog", "puppy", "car", "wheel"]
+    vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="toy")
+    train = [
+        {"head": h, "tail": t, "relation": r}
+        for h, t, r in [
+            ("cat", "kitten", "young"),
+            ("dog", "puppy", "young"),
+            ("car", "wheel", "part"),
+            ("wheel", "car", "whole"),
+        ]
+    ]
+    folder = RelationClassifier.fit(tiny_encoder, train).save_pretrained(tmp_path / "clf")
+    _plant(folder, marker)
+    _try(lambda: RelationClassifier.from_pretrained(folder, model=tiny_encoder).predict(PAIRS))
+    _replace_with_pickle(folder / "classifier.safetensors", marker)
+    _try(lambda: RelationClassifier.from_pretrained(folder, model=tiny_encoder).predict(PAIRS))
+    hybrid = HybridEncoder(tiny_encoder, StaticOffsetEncoder(vectors), 0.5)
+    hybrid.set_projection(torch.eye(hybrid.joined_dim))
+    saved = hybrid.save_pretrained(tmp_path / "hybrid")
+    _replace_with_pickle(saved / "projection.safetensors", marker)
+    _try(lambda: HybridEncoder.from_pretrained(saved).encode(PAIRS))
+    cache = tmp_path / "cache"
+    VocabularyVectors.build(vectors, words, cache)
+    for path in cache.glob("*.npy"):
+        _replace_with_pickle(path, marker)
+    VocabularyVectors.build(vectors, words, cache)  # the damaged entry is rebuilt, not unpickled
+    assert not marker.exists()
