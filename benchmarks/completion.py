@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES)
     parser.add_argument("--limit", type=int, default=None, help="first N questions per set (quick check)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--cache-dir", default="runs/vocabulary-cache", help="vocabulary vectors, kept between runs")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
@@ -84,15 +85,15 @@ def main() -> None:
     methods: dict[str, AnalogyCompleter] = {}
     for method in ("add", "mul"):
         methods[f"3Cos{method.title()}, GloVe 6B 50d"] = AnalogyCompleter(
-            None, vocabulary, WordVectors.glove(), method=method, candidates=0
+            None, vocabulary, WordVectors.glove(), method=method, candidates=0, cache_dir=args.cache_dir
         )
         if encoder is not None:
             methods[f"3Cos{method.title()}, {encoder.name}"] = AnalogyCompleter(
-                None, vocabulary, encoder, method=method, candidates=0
+                None, vocabulary, encoder, method=method, candidates=0, cache_dir=args.cache_dir
             )
     for spec, model in models.items():
         methods[f"{spec} re-ranking {args.candidates} ({encoder.name} 3CosAdd)"] = AnalogyCompleter(
-            model, vocabulary, encoder, candidates=args.candidates, show_progress_bar=False
+            model, vocabulary, encoder, candidates=args.candidates, show_progress_bar=False, cache_dir=args.cache_dir
         )
     results: dict[str, Any] = {"machine": machine(), "vocabulary": len(vocabulary), "coverage": coverage, "rows": {}}
     for label, completer in methods.items():
