@@ -144,12 +144,13 @@ def is_relvec_card(path: str | Path) -> bool:
     return path.is_file() and CARD_MARK in path.read_text(encoding="utf-8", errors="replace")
 
 
-def write_card(folder: str | Path, text: str) -> Path | None:
-    """Write the card into ``folder`` unless a README that relvec did not write is there (None then)."""
-    path = Path(folder) / CARD_FILE
-    if path.exists() and not is_relvec_card(path):
+def write_card(staging: str | Path, target: str | Path, text: str) -> Path | None:
+    """Write the card into ``staging`` (the folder a save fills before moving it into ``target``) unless
+    ``target`` holds a README that relvec did not write (None then)."""
+    existing = Path(target) / CARD_FILE
+    if existing.exists() and not is_relvec_card(existing):
         return None
-    return write_text(path, text)
+    return write_text(Path(staging) / CARD_FILE, text)
 
 
 def split_card(text: str) -> tuple[dict[str, Any], str]:

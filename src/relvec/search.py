@@ -143,10 +143,12 @@ class RelationIndex:
     def from_shards(cls, directory: str | Path, backend: str = "auto") -> RelationIndex:
         """An index over the Parquet shards of ``relvec embed --engine ray`` (rows with an error left out)."""
         pairs, vectors, manifest = read_shards(directory)
-        if len(set(pairs)) != len(pairs):  # the index holds distinct pairs; keep each pair's first row
-            first = list(dict.fromkeys((p, i) for i, p in enumerate(pairs)))
-            rows = np.asarray(sorted({p: i for p, i in reversed(first)}.values()))
-            pairs, vectors = [pairs[i] for i in rows], vectors[rows]
+        first: dict[Pair, int] = {}
+        for i, pair in enumerate(pairs):
+            first.setdefault(pair, i)
+        if len(first) != len(pairs):  # the index holds distinct pairs; keep each pair's first row
+            rows = np.fromiter(first.values(), dtype=np.int64)
+            pairs, vectors = list(first), vectors[rows]
         return cls(pairs, vectors, manifest["identity"], backend)
 
     # ------------------------------------------------------------------ persistence

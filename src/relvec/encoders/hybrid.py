@@ -23,13 +23,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from relvec.cards import CARD_FILE, is_relvec_card
+from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.encoders.base import validate_pairs
 from relvec.encoders.card_text import hybrid_card
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder, read_static_config
-from relvec.files import save_into, write_json, write_text
+from relvec.files import save_into, write_json
 from relvec.version import __version__
 
 HYBRID_MODEL_TYPE = "hybrid"
@@ -131,9 +131,7 @@ class HybridEncoder:
         out = np.hstack(parts).astype(np.float32)
         if self.projection is not None:
             out = out @ self.projection.numpy().T
-            norms = np.linalg.norm(out, axis=1, keepdims=True)
-            out = (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
-        if normalize:
+        if normalize or self.projection is not None:  # a projected vector is always re-normalised
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = out / np.where(norms == 0, 1.0, norms)
         result = out[0] if single else out
@@ -187,8 +185,7 @@ class HybridEncoder:
                 self.prompt.save_pretrained(staging / _PROMPT_DIR)
             self.static.save_pretrained(staging / _STATIC_DIR)
             write_json(staging / CONFIG_NAME, config)
-            if not (directory / CARD_FILE).exists() or is_relvec_card(directory / CARD_FILE):
-                write_text(staging / CARD_FILE, hybrid_card(self, directory))
+            write_card(staging, directory, hybrid_card(self, directory))
 
         return save_into(directory, write, last=(CONFIG_NAME,))
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
-from relvec.cards import CARD_FILE, is_relvec_card
+from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.card_text import relation_encoder_card
@@ -31,7 +31,7 @@ from relvec.encoders.prompt_config import (
     load_saved_config,
     special_layout,
 )
-from relvec.files import save_into, short_repr, write_json, write_text
+from relvec.files import save_into, short_repr, write_json
 from relvec.pooling import pool
 from relvec.precision import autocast, resolve_precision
 from relvec.prompts import MASK, SUBJ, PromptShape, fill, resolve_template
@@ -141,8 +141,7 @@ class RelationEncoder(nn.Module):
             else:  # sentence-transformers cannot reproduce continuous prompts
                 self._write_sentence_transformers_files(staging)
             config.save(staging)
-            if not (directory / CARD_FILE).exists() or is_relvec_card(directory / CARD_FILE):
-                write_text(staging / CARD_FILE, relation_encoder_card(self, directory, config.training))
+            write_card(staging, directory, relation_encoder_card(self, directory, config.training))
 
         save_into(directory, write, last=(CONFIG_NAME,))
         self.config = config

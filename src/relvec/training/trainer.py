@@ -281,9 +281,7 @@ class Trainer:
         current = {k: v for k, v in self.args.to_dict().items() if k != "output_dir"}
         # keys this version's TrainingArguments lacks (older runs kept the hybrid settings here) do not count;
         # keys older runs lack had their default then
-        defaults = {
-            f.name: f.default for f in dataclasses.fields(TrainingArguments) if f.name in ("relations_per_step",)
-        }
+        defaults = {f.name: f.default for f in dataclasses.fields(TrainingArguments) if f.name in _ADDED_ARGUMENTS}
         saved_args = {**defaults, **{k: v for k, v in saved.items() if k in current}}
         if saved_args != current:
             changed = sorted(k for k in current if saved_args.get(k) != current[k])
