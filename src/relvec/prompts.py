@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 SUBJ = "<subj>"
@@ -52,19 +54,17 @@ def fill(template: str, subj: str, obj: str, mask_token: str) -> str:
     Placeholders are substituted in one pass so that a word which itself looks like a
     placeholder (e.g. the literal string ``"<obj>"``) is never substituted twice.
     """
-    parts = {SUBJ: subj, OBJ: obj, MASK: mask_token}
-    out: list[str] = []
-    i = 0
-    while i < len(template):
-        for tag, value in parts.items():
-            if template.startswith(tag, i):
-                out.append(value)
-                i += len(tag)
-                break
-        else:
-            out.append(template[i])
-            i += 1
-    return "".join(out)
+    parts = _template_parts(template)
+    values = {SUBJ: subj, OBJ: obj, MASK: mask_token}
+    # Odd indices are the placeholders (re.split keeps the captured separators there).
+    return "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
+
+
+@lru_cache(maxsize=64)
+def _template_parts(template: str) -> tuple[str, ...]:
+    """The template split around its placeholders, leftmost match first (as a left-to-right scan finds them)."""
+    pattern = "(" + "|".join(re.escape(tag) for tag in (SUBJ, OBJ, MASK)) + ")"
+    return tuple(re.split(pattern, template))
 
 
 # ---------------------------------------------------------------------------- learned prompts

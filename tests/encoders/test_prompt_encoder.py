@@ -245,3 +245,29 @@ def test_repeated_pairs_are_encoded_once(tiny_encoder, monkeypatch):
     single = np.stack([tiny_encoder.encode(p, precision="fp32") for p in pairs])
     np.testing.assert_allclose(out, single, atol=1e-5)
     assert np.array_equal(out[0], out[2]) and not np.allclose(out[0], out[3])
+
+
+def test_bf16_weights_are_used_for_large_calls_and_restored(tiny_encoder, monkeypatch):
+    import relvec.encoders.prompt as prompt_module
+
+    pairs = [(f"w{i}", f"v{i % 7}") for i in range(40)]
+    before = {k: v.clone() for k, v in tiny_encoder.state_dict().items()}
+    dtypes: list[torch.dtype] = []
+    forward = type(tiny_encoder).forward
+
+    def spying(self, batch, *args, **kwargs):
+        dtypes.append(next(self.backbone.parameters()).dtype)
+        return forward(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(type(tiny_encoder), "forward", spying)
+    fp32 = tiny_encoder.encode(pairs, precision="fp32")
+    small = tiny_encoder.encode(pairs, precision="bf16")  # under the threshold: autocast, fp32 weights
+    monkeypatch.setattr(prompt_module, "_BF16_WEIGHTS_MIN_PAIRS", 10)
+    large = tiny_encoder.encode(pairs, batch_size=8, precision="bf16")
+    assert set(dtypes[: len(dtypes) - 5]) == {torch.float32} and set(dtypes[-5:]) == {torch.bfloat16}
+    for out in (small, large):
+        assert out.dtype == np.float32
+        cos = (fp32 * out).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(out, axis=1)
+        assert cos.min() > 0.99
+    after = tiny_encoder.state_dict()
+    assert all(after[k].dtype == v.dtype and torch.equal(after[k], v) for k, v in before.items())

@@ -33,12 +33,15 @@ from relvec.encoders.prompt_config import (
 )
 from relvec.files import save_into, short_repr, write_json
 from relvec.pooling import pool
-from relvec.precision import autocast, resolve_precision
+from relvec.precision import autocast, bf16_weights, resolve_precision
 from relvec.prompts import MASK, SUBJ, PromptShape, fill, resolve_template
 from relvec.version import __version__
 
 __all__ = ["PROMPT_ENCODER_FILE", "PromptEncoder", "PromptFeatures", "RelationEncoder"]
 _PROGRESS_MIN_BATCHES = 16
+# From this many pairs on, bf16 encoding casts the weights once instead of autocasting every layer's input
+# (casting MPNet's weights costs ~0.1 s, so small calls keep autocast).
+_BF16_WEIGHTS_MIN_PAIRS = 256
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,8 @@ class RelationEncoder(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            with torch.inference_mode(), autocast(resolved, self.device):
+            cast = resolved == "bf16" and len(order) >= _BF16_WEIGHTS_MIN_PAIRS
+            with bf16_weights(self, cast), torch.inference_mode(), autocast("fp32" if cast else resolved, self.device):
                 for idx in tqdm(_chunks(order, batch_size), total=n_batches, disable=not show, desc="encode"):
                     out[idx] = self(self.collate([features[i] for i in idx])).float().cpu()
         finally:
