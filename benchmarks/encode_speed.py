@@ -155,6 +155,8 @@ def main() -> None:
             run()
             times[name].append(time.perf_counter() - start)
     flops = useful_flops(model, pairs)
+    lengths = [len(f.input_ids) for f in model.tokenize(pairs)]
+    padded = sum(len(b) * lengths[b[0]] for b in token_batches(lengths, 10**9, 64))
     auto = resolve_precision("auto", model.device)
     rows: dict[str, Any] = {}
     for name, ts in times.items():
@@ -174,6 +176,8 @@ def main() -> None:
         "precision_auto": auto,
         "pairs": len(pairs),
         "gflop_per_pair": round(flops / len(pairs) / 1e9, 3),
+        "mean_tokens": round(float(np.mean(lengths)), 1),
+        "padding_share_batch_64": round(1 - sum(lengths) / padded, 4),  # what packing could still remove
         "matmul_peak_tflops": {k: round(v, 3) for k, v in peak.items()},
         "variants": rows,
     }

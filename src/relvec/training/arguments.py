@@ -68,6 +68,11 @@ class TrainingArguments:
     classification: bool = option(False, help="add the SBERT classification term to the triplet loss")
     num_positive: int = option(10, help="positives sampled per relation and step")
     num_negative: int = option(400, help="negatives sampled per relation and step")
+    reversed_negatives: int = option(
+        0,
+        help="direction-aware negatives: up to this many of the step's positives (a, b) also enter as negatives "
+        "reversed, (b, a), unless (b, a) is itself a positive",
+    )
     augment_negatives: bool = option(True, help="add the other relations' positives to each relation's negatives")
     parent_relations: bool = option(False, help="merge sub-relations into their parent (8a…8h -> 8)")
     exclude_relations: list[str] = option(  # noqa: RUF009 (option() returns a dataclasses.field)

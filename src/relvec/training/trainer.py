@@ -61,7 +61,10 @@ from relvec.version import __version__
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
-_ADDED_ARGUMENTS = ("relations_per_step",)  # arguments newer than some saved runs: absent there = default
+_ADDED_ARGUMENTS = (
+    "relations_per_step",
+    "reversed_negatives",
+)  # arguments newer than some saved runs: absent there = default
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
@@ -78,11 +81,19 @@ def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) 
 
 
 def sample_relation(
-    record: RelationRecord, num_positive: int, num_negative: int, rng: np.random.Generator
+    record: RelationRecord, num_positive: int, num_negative: int, rng: np.random.Generator, num_reversed: int = 0
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Up to ``num_positive`` positives and ``num_negative`` negatives, sampled without replacement."""
+    """Up to ``num_positive`` positives and ``num_negative`` negatives, sampled without replacement.
+
+    With ``num_reversed``, up to that many of the sampled positives are added reversed to the negatives
+    (never a reversal that is itself a positive, as for symmetric relations), a small fixed share per step.
+    """
     pos = [record.positives[i] for i in sorted(rng.permutation(len(record.positives))[:num_positive])]
     neg = [record.negatives[i] for i in sorted(rng.permutation(len(record.negatives))[:num_negative])]
+    if num_reversed:
+        own, taken = set(record.positives), set(neg)
+        flipped = [(t, h) for h, t in pos if (t, h) not in own and (t, h) not in taken]
+        neg += [flipped[i] for i in sorted(rng.permutation(len(flipped))[:num_reversed])]
     return pos, neg
 
 
@@ -180,7 +191,10 @@ class Trainer:
         order = rng.permutation(len(self.records))
         # the whole epoch's samples from one stream, identical on every process
         samples = [
-            sample_relation(self.records[int(i)], self.args.num_positive, self.args.num_negative, rng) for i in order
+            sample_relation(
+                self.records[int(i)], self.args.num_positive, self.args.num_negative, rng, self.args.reversed_negatives
+            )
+            for i in order
         ]
         size = self.args.relations_per_step
         steps = range(0, len(order), size)
