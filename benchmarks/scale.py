@@ -3,7 +3,8 @@ approximate vs exact neighbour search (recall@10, build time, query latency) on 
 
     RELVEC_DATA=../shared/data python benchmarks/scale.py --pairs 100000 --synthetic 1000000 --output runs/scale.json
 
-Ray runs locally (``ray.init(num_cpus=2)``, two one-thread actors); the single process uses 2 threads.
+Ray runs locally (``ray.init(num_cpus=2)``, two one-thread actors); the single process uses ``--threads`` (2).
+FAISS uses its OpenMP threads (``OMP_NUM_THREADS``).
 """
 
 from __future__ import annotations
@@ -70,9 +71,11 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=100_000)
     parser.add_argument("--synthetic", type=int, default=1_000_000)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the single process")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     result: dict[str, Any] = {"machine": machine(), "model": args.model}
     pairs = real_pairs(args.pairs)
     model = load_model(args.model)
@@ -112,6 +115,9 @@ def main() -> None:
         }
         print(result["ray"], flush=True)
         ray.shutdown()
+    if args.skip_search:
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+        return
     result["search_real"] = search_figures(vectors[: args.pairs], vectors[args.pairs :], ["faiss-hnsw", "faiss-ivf"])
     if args.synthetic:
         rng = np.random.default_rng(0)
