@@ -29,7 +29,8 @@ from _common import machine
 def real_pairs(n: int) -> list[tuple[str, str]]:
     """``n`` + 1,000 distinct pairs from every data set (reversed pairs added when there are too few)."""
     pairs = list(dict.fromkeys(dataset_pairs()))
-    pairs += [(t, h) for h, t in pairs if (t, h) not in set(pairs)]
+    known = set(pairs)
+    pairs += [(t, h) for h, t in pairs if (t, h) not in known]
     pairs = list(dict.fromkeys(pairs))
     np.random.default_rng(0).shuffle(pairs)
     if len(pairs) < n + 1000:
