@@ -2,8 +2,8 @@
 
 The library part is Ray Data's batch-inference pattern: :class:`PairEmbedder` is a callable class that
 loads the model once per actor (one torch thread each) and embeds a batch of ``head``/``tail`` columns;
-:func:`embed_dataset` maps a ``ray.data.Dataset`` through a pool of them (``map_batches`` with
-``concurrency`` and ``num_cpus`` per actor). A row whose words are unusable gets a NaN embedding and an
+:func:`embed_dataset` maps a ``ray.data.Dataset`` through a pool of them (``map_batches`` with a
+fixed ``ActorPoolStrategy`` and ``num_cpus`` per actor). A row whose words are unusable gets a NaN embedding and an
 ``error`` message naming its ``row_id``; the other rows go on.
 
 :func:`embed_to_shards` is the job behind ``relvec embed --engine ray``: it reads the input (Parquet, JSONL
@@ -37,7 +37,7 @@ SHARD_PATTERN = "part-{:05d}.parquet"
 
 def require_ray() -> Any:
     try:
-        import ray
+        import ray.data  # binds `ray`, with its data package loaded
     except ImportError as exc:
         raise ImportError("the ray engine needs Ray Data: pip install 'relvec[ray]'") from exc
     return ray
@@ -96,7 +96,7 @@ def embed_dataset(
         },
         batch_size=batch_size,
         batch_format="numpy",
-        concurrency=workers,
+        compute=require_ray().data.ActorPoolStrategy(size=workers),  # `concurrency=` is deprecated since Ray 2.51
         num_cpus=threads_per_worker,
     )
 
