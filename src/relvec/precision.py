@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
+_SWAP_LOCKS: weakref.WeakKeyDictionary[torch.nn.Module, Any] = weakref.WeakKeyDictionary()
+_SWAP_LOCKS_GUARD = threading.Lock()
 # Read only when precision is "auto": forces fp32, bf16 or the hardware's choice (e.g. to test bf16 anywhere).
 PRECISION_ENV = "RELVEC_PRECISION"
 
@@ -72,12 +77,17 @@ def bf16_weights(module: torch.nn.Module, enabled: bool = True) -> Iterator[None
     if not enabled:
         yield
         return
-    tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
-    originals = [t.data for t in tensors]
-    try:
-        for tensor, data in zip(tensors, originals, strict=True):
-            tensor.data = data.to(torch.bfloat16)
-        yield
-    finally:
-        for tensor, data in zip(tensors, originals, strict=True):
-            tensor.data = data
+    # One swap at a time per module: two threads swapping at once would each keep the other's bf16 copies
+    # as "originals" and could leave the module in bf16.
+    with _SWAP_LOCKS_GUARD:
+        lock = _SWAP_LOCKS.setdefault(module, threading.RLock())
+    with lock:
+        tensors = [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]
+        originals = [t.data for t in tensors]
+        try:
+            for tensor, data in zip(tensors, originals, strict=True):
+                tensor.data = data.to(torch.bfloat16)
+            yield
+        finally:
+            for tensor, data in zip(tensors, originals, strict=True):
+                tensor.data = data

@@ -271,3 +271,32 @@ def test_bf16_weights_are_used_for_large_calls_and_restored(tiny_encoder, monkey
         assert cos.min() > 0.99
     after = tiny_encoder.state_dict()
     assert all(after[k].dtype == v.dtype and torch.equal(after[k], v) for k, v in before.items())
+
+
+def test_bf16_weight_swaps_from_two_threads_leave_fp32_weights():
+    import threading
+    import time
+
+    from relvec.precision import bf16_weights
+
+    module = torch.nn.Linear(8, 8)
+    before = module.weight.detach().clone()
+    inside, first_done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with bf16_weights(module):
+            inside.set()
+            time.sleep(0.2)  # the second thread tries to swap meanwhile
+        first_done.set()
+
+    def second() -> None:
+        inside.wait(5)
+        with bf16_weights(module):  # with the lock: only after the first swap has ended
+            first_done.wait(5)  # without it, this swap would outlive the first and restore its bf16 copies
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert module.weight.dtype == torch.float32 and torch.equal(module.weight.detach(), before)
