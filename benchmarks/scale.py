@@ -120,19 +120,23 @@ def main() -> None:
         }
         print(result["ray"], flush=True)
         ray.shutdown()
-    if args.skip_search:
-        Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-        return
-    result["search_real"] = search_figures(vectors[: args.pairs], vectors[args.pairs :], ["faiss-hnsw", "faiss-ivf"])
-    if args.synthetic:
+    if not args.skip_search:
+        result.update(search_results(vectors, args.pairs, args.synthetic))
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+
+
+def search_results(vectors: np.ndarray, n: int, synthetic_size: int) -> dict[str, Any]:
+    """Search figures on the first ``n`` real vectors (the rest as queries), then on synthetic clusters."""
+    out = {"search_real": search_figures(vectors[:n], vectors[n:], ["faiss-hnsw", "faiss-ivf"])}
+    if synthetic_size:
         rng = np.random.default_rng(0)
         dim = vectors.shape[1]
         centres = rng.normal(size=(10_000, dim)).astype(np.float32)
-        synthetic = centres[rng.integers(0, len(centres), args.synthetic)]
+        synthetic = centres[rng.integers(0, len(centres), synthetic_size)]
         synthetic += 0.5 * rng.normal(size=synthetic.shape).astype(np.float32)
         queries = centres[rng.integers(0, len(centres), 1000)] + 0.5 * rng.normal(size=(1000, dim)).astype(np.float32)
-        result["search_synthetic"] = search_figures(synthetic, queries, ["faiss-ivf"])
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+        out["search_synthetic"] = search_figures(synthetic, queries, ["faiss-ivf"])
+    return out
 
 
 if __name__ == "__main__":

@@ -61,10 +61,8 @@ from relvec.version import __version__
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
-_ADDED_ARGUMENTS = (
-    "relations_per_step",
-    "reversed_negatives",
-)  # arguments newer than some saved runs: absent there = default
+# Arguments newer than some saved runs: absent there = their default.
+_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives")
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
