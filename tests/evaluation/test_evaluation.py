@@ -82,3 +82,43 @@ def test_real_encoder_interface(tiny_encoder):
     questions = [q(("a", "b"), [("c", "d"), ("e", "f"), ("a", "b")], 2)]
     result = AnalogyEvaluator(questions)(tiny_encoder)
     assert result["accuracy"] == 1.0  # the stem itself is the closest choice
+
+
+class _Fixed:
+    def __init__(self, name, value):
+        self.name, self.primary_metric, self.value, self.calls = name, "accuracy", value, 0
+
+    def __call__(self, model):
+        self.calls += 1
+        return {"accuracy": self.value, "num_questions": 3, "primary_metric": "accuracy"}
+
+
+def test_mean_evaluator_averages_sets_equally_and_reports_the_others_apart():
+    from relvec.evaluation import MeanEvaluator
+
+    sets = [_Fixed("sat", 0.2), _Fixed("u2", 0.6)]
+    semeval = _Fixed("semeval_valid", 1.0)
+    metrics = MeanEvaluator(sets, name="valid", report_only=[semeval])(object())
+    assert metrics == {
+        "sat": 0.2,
+        "u2": 0.6,
+        "semeval_valid": 1.0,
+        "mean": pytest.approx(0.4),
+        "primary_metric": "mean",
+    }
+    assert [e.calls for e in (*sets, semeval)] == [1, 1, 1]
+    with pytest.raises(ValueError, match="no evaluators"):
+        MeanEvaluator([])
+    with pytest.raises(ValueError, match="distinct"):
+        MeanEvaluator([_Fixed("sat", 0.1)], report_only=[_Fixed("sat", 0.2)])
+
+
+def test_analogy_valid_evaluator_reads_the_valid_splits(suite_data):
+    from relvec.evaluation.suite import analogy_valid_evaluator
+
+    evaluator = analogy_valid_evaluator(["u2"], str(suite_data))
+    table = {("cat", "kitten"): [1, 0, 0], ("dog", "puppy"): [1, 0.1, 0], ("sun", "planet"): [0, 1, 0]}
+    metrics = evaluator(FakeEncoder(table))
+    assert metrics["u2"] == 1.0 and metrics["mean"] == 1.0 and evaluator.name == "valid"
+    with pytest.raises(ValueError, match="unknown analogy sets"):
+        analogy_valid_evaluator(["nope"], str(suite_data))

@@ -322,3 +322,29 @@ def test_a_run_finished_by_an_older_relvec_is_recognised_as_finished(tmp_path, t
     history_path.write_text(json.dumps(old))
     monkeypatch.setattr(Trainer, "_train_epoch", lambda *a: pytest.fail("a finished run was trained again"))
     train(args, resume=True, show_progress_bar=False)
+
+
+def test_analogy_valid_selection_logs_every_set_and_semeval_valid(tmp_path, tiny_dir, suite_data):
+    args = tiny_training_args(
+        tmp_path / "run",
+        tiny_dir,
+        suite_data / "semeval2012",
+        data_dir=str(suite_data),
+        select_on="analogy_valid",
+        select_sets="u2",
+    )
+    train(args, show_progress_bar=False)
+    history = json.loads((Path(args.output_dir) / "history.json").read_text())
+    assert set(history["baseline"]) == {"valid_mean", "valid_u2", "valid_semeval_valid"}
+    rows = history["history"]
+    assert all(r["valid_mean"] == r["valid_u2"] for r in rows)
+    best = max(range(len(rows)), key=lambda i: (rows[i]["valid_mean"], -i))
+    assert history["best_epoch"] == best + 1
+
+
+def test_select_sets_must_name_analogy_sets(tmp_path):
+    with pytest.raises(ValueError, match=r"select_sets \(--select-sets\) must list analogy sets"):
+        TrainingArguments(output_dir=str(tmp_path), select_sets="sat,BLESS")
+    with pytest.raises(ValueError, match=r"select_sets \(--select-sets\)"):
+        TrainingArguments(output_dir=str(tmp_path), select_sets=" , ")
+    assert TrainingArguments(output_dir=str(tmp_path), select_sets="u4,my.jsonl").select_sets == "u4,my.jsonl"

@@ -4,6 +4,7 @@ from relvec.evaluation.analogy import AnalogyEvaluator
 from relvec.evaluation.base import Evaluator
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.classification import LexicalRelationEvaluator
+from relvec.evaluation.combined import MeanEvaluator
 from relvec.evaluation.mapping import RelationMappingEvaluator
 from relvec.evaluation.suite import evaluate_all, render_markdown
 
@@ -12,6 +13,7 @@ __all__ = [
     "EmbeddingCache",
     "Evaluator",
     "LexicalRelationEvaluator",
+    "MeanEvaluator",
     "RelationMappingEvaluator",
     "evaluate_all",
     "render_markdown",

@@ -19,12 +19,16 @@ from relvec.data import (
 from relvec.evaluation.analogy import AnalogyEvaluator
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.classification import LexicalRelationEvaluator
+from relvec.evaluation.combined import MeanEvaluator
 from relvec.evaluation.mapping import RelationMappingEvaluator
 from relvec.version import __version__
 
 SEMEVAL_VALID = "semeval2012_valid"
 ANALOGY_SUITE = (*ANALOGY_DATASETS, SEMEVAL_VALID)
 TASKS = ("analogy", "lexical_relation", "relation_mapping")
+# The analogy sets with a valid split that choose epochs and hybrid weights (SemEval-valid is left out there:
+# its relations are the training relations).
+ANALOGY_VALID_SETS = ("sat", "u2", "u4", "google", "bats")
 _LABELS = {
     "sat_full": "SAT (full)",
     "sat": "SAT",
@@ -46,6 +50,16 @@ def analogy_evaluator(name: str, split: str, data_dir: str | None, max_questions
     else:
         questions = load_analogy(name, split, data_dir)
     return AnalogyEvaluator(seeded_subset(questions, max_questions, seed=0), name=name, **kw)
+
+
+def analogy_valid_evaluator(
+    names: Sequence[str], data_dir: str | None, report_only: Sequence[Any] = (), name: str = "valid", **kw: Any
+) -> MeanEvaluator:
+    """Mean accuracy over the *valid* splits of the analogy sets ``names`` (each set counts once)."""
+    _check_names(names, [])
+    return MeanEvaluator(
+        [analogy_evaluator(n, "valid", data_dir, None, **kw) for n in names], name=name, report_only=report_only
+    )
 
 
 def evaluate_all(

@@ -9,13 +9,15 @@ from typing import Any, ClassVar, TypeVar
 
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import DEFAULT_MAX_LENGTH, DEFAULT_POOLING, POOLING_MODES
+from relvec.data import ANALOGY_DATASETS
+from relvec.evaluation.suite import ANALOGY_VALID_SETS
 from relvec.files import read_json, short_repr
 from relvec.losses import LOSSES
 from relvec.precision import PRECISIONS
 from relvec.prompts import resolve_template
 from relvec.validation import TRAINING_RANGES, check_fields, option
 
-SELECT_ON = ("semeval_valid", "last")
+SELECT_ON = ("semeval_valid", "analogy_valid", "last")
 A = TypeVar("A", bound="TrainingArguments")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -92,8 +94,13 @@ class TrainingArguments:
     precision: str = option("auto", help="compute precision (auto: bf16 where the CPU has it)", choices=PRECISIONS)
     select_on: str = option(
         "semeval_valid",
-        help="epoch selection: the evaluator's primary metric (SemEval-valid analogies by default) or the last epoch",
+        help="epoch selection: SemEval-valid analogies, the mean accuracy on the valid splits of --select-sets "
+        "(SemEval-valid then only reported), or the last epoch; an evaluator passed in code replaces the first two",
         choices=SELECT_ON,
+    )
+    select_sets: str = option(
+        ",".join(ANALOGY_VALID_SETS),
+        help="analogy sets (comma list) whose valid splits select the epoch with --select-on analogy_valid",
     )
     validation_questions_per_relation: int = option(5, help="SemEval-valid analogy questions per relation")
     keep_checkpoint: bool = option(False, help="keep <output>/checkpoint after training")
@@ -108,8 +115,18 @@ class TrainingArguments:
             known = ", ".join(self.presets)
             raise ValueError(f"preset (--preset) must be one of {known}, got {short_repr(self.preset)}")
         check_fields(self, TRAINING_RANGES)
+        self._check_select_sets()
         if not isinstance(self.exclude_relations, list) or not all(isinstance(s, str) for s in self.exclude_relations):
             raise ValueError(f"exclude_relations must be a list of names, got {short_repr(self.exclude_relations)}")
+
+    def _check_select_sets(self) -> None:
+        names = [n.strip() for n in self.select_sets.split(",")] if isinstance(self.select_sets, str) else []
+        bad = [n for n in names if n not in ANALOGY_DATASETS and not n.endswith(".jsonl")]
+        if not any(names) or bad:
+            raise ValueError(
+                f"select_sets (--select-sets) must list analogy sets ({', '.join(ANALOGY_DATASETS)}) "
+                f"or .jsonl files, got {short_repr(self.select_sets)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

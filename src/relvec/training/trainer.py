@@ -38,6 +38,7 @@ from relvec.data import (
 )
 from relvec.encoders.prompt import RelationEncoder
 from relvec.evaluation import AnalogyEvaluator, Evaluator
+from relvec.evaluation.suite import analogy_valid_evaluator
 from relvec.files import FileFormatError, remove, sweep_siblings, sweep_temporaries, write_json, write_text
 from relvec.losses import build_loss
 from relvec.precision import resolve_precision
@@ -62,7 +63,7 @@ LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
 # Arguments newer than some saved runs: absent there = their default.
-_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives")
+_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets")
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
@@ -121,13 +122,16 @@ class Trainer:
     ) -> None:
         """``evaluator``: called with the model after every epoch (and once before training, for
         reference); a callable returning a metrics dict with a ``primary_metric``, such as
-        :func:`semeval_valid_evaluator`. With ``select_on="semeval_valid"`` it selects the epoch."""
+        :func:`semeval_valid_evaluator`. Unless ``select_on="last"`` its primary metric selects the epoch;
+        its other float metrics are logged beside it."""
         self.model = model
         self.args = args
         self.records = prepare_records(train_records, args)
         self.evaluator = evaluator
-        if args.select_on == "semeval_valid" and evaluator is None:
-            raise ValueError("select_on='semeval_valid' needs an evaluator (e.g. semeval_valid_evaluator(questions))")
+        if args.select_on != "last" and evaluator is None:
+            raise ValueError(
+                f"select_on={args.select_on!r} needs an evaluator (e.g. semeval_valid_evaluator(questions))"
+            )
         # the history key of the selection metric, e.g. "semeval_valid_accuracy"
         self.metric = f"{evaluator.name}_{evaluator.primary_metric}" if evaluator is not None else None
         self.callbacks = list(callbacks)
@@ -254,7 +258,7 @@ class Trainer:
         metrics = self._validate()
         record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None, **metrics}
         self.history.append(record)
-        score = metrics.get(self.metric) if self.args.select_on == "semeval_valid" and self.metric else epoch
+        score = metrics.get(self.metric) if self.args.select_on != "last" and self.metric else epoch
         if self.best is None or (score is not None and score > self.best["score"]):
             self.best = {"epoch": epoch + 1, "score": score}
         self._save_checkpoint(epoch)
@@ -266,7 +270,13 @@ class Trainer:
         if self.evaluator is None or self.metric is None:
             return {}
         metrics = self.evaluator(self.model)
-        return {self.metric: float(metrics[metrics.get("primary_metric", self.evaluator.primary_metric)])}
+        primary = metrics.get("primary_metric", self.evaluator.primary_metric)
+        others = {
+            f"{self.evaluator.name}_{key}": value
+            for key, value in metrics.items()
+            if key != primary and isinstance(value, float)
+        }
+        return {self.metric: float(metrics[primary]), **others}
 
     # -------------------------------------------------------------- checkpoints
     def _save_checkpoint(self, epoch: int) -> None:
@@ -399,6 +409,20 @@ def semeval_valid_evaluator(
     return AnalogyEvaluator(questions, name=SEMEVAL_VALID, batch_size=batch_size, show_progress_bar=show_progress_bar)
 
 
+def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = None) -> Evaluator:
+    """The epoch selector ``args.select_on`` names (see :func:`train`)."""
+    valid = load_relation_similarity(args.data, "valid", args.data_dir)
+    if args.parent_relations:
+        valid = group_by_parent(valid)
+    questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
+    semeval = semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
+    if args.select_on != "analogy_valid":
+        return semeval
+    names = [n.strip() for n in args.select_sets.split(",") if n.strip()]
+    kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
+    return analogy_valid_evaluator(names, args.data_dir, report_only=[semeval], **kw)
+
+
 def train(
     args: TrainingArguments,
     resume: bool = False,
@@ -408,8 +432,9 @@ def train(
 ) -> RelationEncoder:
     """Load backbone and data from ``args`` and train; returns the selected model.
 
-    Without an ``evaluator`` and with ``select_on="semeval_valid"``, epochs are selected on analogy
-    questions built from the data's ``valid`` split.
+    Without an ``evaluator``, ``select_on="semeval_valid"`` selects epochs on analogy questions built from
+    the data's ``valid`` split; ``"analogy_valid"`` on the mean accuracy over the valid splits of
+    ``select_sets``, with the SemEval-valid accuracy logged beside it.
     """
     model = RelationEncoder.from_pretrained(
         args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
@@ -417,11 +442,7 @@ def train(
     if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
         model.prompt_encoder.requires_grad_(False)
     records = load_relation_similarity(args.data, "train", args.data_dir)
-    if evaluator is None and args.select_on == "semeval_valid":
-        valid = load_relation_similarity(args.data, "valid", args.data_dir)
-        if args.parent_relations:
-            valid = group_by_parent(valid)
-        questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
-        evaluator = semeval_valid_evaluator(questions, args.chunk_size, None if show_progress_bar else False)
+    if evaluator is None and args.select_on != "last":
+        evaluator = default_evaluator(args, None if show_progress_bar else False)
     trainer = Trainer(model, args, records, evaluator, show_progress_bar=show_progress_bar, **trainer_kwargs)
     return trainer.train(resume=resume)
