@@ -33,6 +33,7 @@ TRAINING_RANGES: dict[str, Bounds] = {
     "margin": ("float", 0.0, 100.0),
     "relations_per_step": ("int", 1, 100_000),
     "reversed_negatives": ("int", 0, 100_000),
+    "average_epochs": ("int", 0, 100_000),
 }
 PROMPT_SEARCH_RANGES: dict[str, Bounds] = {
     **_COMMON_RANGES,

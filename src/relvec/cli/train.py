@@ -115,15 +115,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        train_recipe(
+        model = train_recipe(
             arguments,
             resume=args.resume,
             show_progress_bar=not args.no_progress and sys.stderr.isatty(),
             epoch_callbacks=[_print_epoch],
         )
     if rank == 0:
-        print(f"saved the selected model to {arguments.output_dir}", file=sys.stderr)
+        average = (model.config.training or {}).get("average")
+        what = "the selected model" if not average else _describe_average(average)
+        print(f"saved {what} to {arguments.output_dir}", file=sys.stderr)
     return 0
+
+
+def _describe_average(average: dict[str, Any]) -> str:
+    epochs = average["epochs"]
+    scores = [f"{k} {100 * v:.1f}%" for k, v in average.items() if k != "epochs" and isinstance(v, float)][:1]
+    return f"the mean of the weights of epochs {epochs[0]}-{epochs[-1]}" + (f" ({scores[0]})" if scores else "")
 
 
 def cmd_prompt(args: argparse.Namespace) -> int:

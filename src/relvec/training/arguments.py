@@ -102,6 +102,11 @@ class TrainingArguments:
         ",".join(ANALOGY_VALID_SETS),
         help="analogy sets (comma list) whose valid splits select the epoch with --select-on analogy_valid",
     )
+    average_epochs: int = option(
+        0,
+        help="save the mean of the weights after each of the last N epochs instead of the selected epoch "
+        "(0: off); every epoch is still validated and logged",
+    )
     validation_questions_per_relation: int = option(5, help="SemEval-valid analogy questions per relation")
     keep_checkpoint: bool = option(False, help="keep <output>/checkpoint after training")
     preset: str | None = option(None, help="start from a preset's values (flags and config files override them)")
@@ -116,6 +121,10 @@ class TrainingArguments:
             raise ValueError(f"preset (--preset) must be one of {known}, got {short_repr(self.preset)}")
         check_fields(self, TRAINING_RANGES)
         self._check_select_sets()
+        if self.average_epochs > self.epochs:
+            raise ValueError(
+                f"average_epochs (--average-epochs) must be at most epochs ({self.epochs}), got {self.average_epochs}"
+            )
         if not isinstance(self.exclude_relations, list) or not all(isinstance(s, str) for s in self.exclude_relations):
             raise ValueError(f"exclude_relations must be a list of names, got {short_repr(self.exclude_relations)}")
 

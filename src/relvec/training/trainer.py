@@ -43,6 +43,7 @@ from relvec.files import FileFormatError, remove, sweep_siblings, sweep_temporar
 from relvec.losses import build_loss
 from relvec.precision import resolve_precision
 from relvec.training.arguments import TrainingArguments
+from relvec.training.averaging import accumulate, averaged_epochs
 from relvec.training.checkpoint import (
     CHECKPOINT,
     HISTORY_FILE,
@@ -63,7 +64,7 @@ LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
 # Arguments newer than some saved runs: absent there = their default.
-_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets")
+_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets", "average_epochs")
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
@@ -159,6 +160,8 @@ class Trainer:
         self.global_step = 0
         self.best: dict[str, Any] | None = None
         self.baseline: dict[str, Any] = {}
+        self.averaged = averaged_epochs(args.epochs, args.average_epochs)
+        self.average: dict[str, torch.Tensor] | None = None  # running mean of the averaged epochs' weights
 
     # -------------------------------------------------------------- public
     def train(self, resume: bool = False) -> RelationEncoder:
@@ -261,6 +264,8 @@ class Trainer:
         score = metrics.get(self.metric) if self.args.select_on != "last" and self.metric else epoch
         if self.best is None or (score is not None and score > self.best["score"]):
             self.best = {"epoch": epoch + 1, "score": score}
+        if epoch + 1 in self.averaged:
+            self.average = accumulate(self.average, self.model.state_dict(), self.averaged.index(epoch + 1) + 1)
         self._save_checkpoint(epoch)
         for callback in self.epoch_callbacks:
             callback({**record, "best_epoch": self.best["epoch"], "baseline": self.baseline, "metric": self.metric})
@@ -287,6 +292,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "loss_fn": self.loss_fn.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            **({"average": self.average} if self.average is not None else {}),
         }
         state = {
             "epoch": epoch + 1,
@@ -332,6 +338,7 @@ class Trainer:
         self.scheduler.load_state_dict(extra["scheduler"])
         self.loss_fn.load_state_dict(extra["loss_fn"])
         torch.set_rng_state(extra["torch_rng"])
+        self.average = extra.get("average")
         self.global_step = state["global_step"]
         self.history = state["history"]
         self.best = state["best"]
@@ -365,9 +372,6 @@ class Trainer:
         state = load_state(folder)
         if state is None:
             raise FileFormatError(f"{folder}: the checkpoint of the last epoch is incomplete")
-        best = best_weights_file(folder, state)
-        if best.name != WEIGHTS_FILE:
-            self.model.load_state_dict(load_file(str(best)))
         metadata = {
             "arguments": self.args.to_dict(),
             "best_epoch": self.best["epoch"] if self.best else None,
@@ -375,6 +379,12 @@ class Trainer:
             "history": self.history,
             "relations": len(self.records),
         }
+        if self.average is not None:  # the mean of the last epochs replaces the selected epoch
+            self.model.load_state_dict(self.average)
+            metadata["best_epoch"] = None
+            metadata["average"] = {"epochs": self.averaged, **self._validate()}
+        elif (best := best_weights_file(folder, state)).name != WEIGHTS_FILE:
+            self.model.load_state_dict(load_file(str(best)))
         self.model.save_pretrained(self.output_dir, training=metadata)
         plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline, self.metric)
         write_json(self.output_dir / HISTORY_FILE, {**metadata, "complete": True})
