@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
@@ -66,3 +67,14 @@ def shared(models: dict[str, Any]) -> dict[str, Any]:
         else:
             out[spec] = cached(model)
     return out
+
+
+def parse_with_common(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add ``--threads``, ``--data-dir`` and ``--output``, parse, and apply ``--threads``."""
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--output", default=None, help="JSON file for the figures")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.loading import load_model
 
-from _common import machine, shared
+from _common import machine, parse_with_common, shared
 
 
 def main() -> None:
@@ -29,12 +28,7 @@ def main() -> None:
     parser.add_argument("--model", action="append", required=True, help="any load_model spec; repeat")
     parser.add_argument("--datasets", default="sat_full,u2,u4,google,bats")
     parser.add_argument("--split", default="valid", choices=("valid", "test"))
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--output", default=None, help="JSON file for the figures")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_with_common(parser)
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     evaluators = [analogy_evaluator(n, args.split, args.data_dir, None) for n in names]
     models = shared({spec: load_model(spec) for spec in args.model})

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.static import StaticOffsetEncoder
@@ -27,7 +26,7 @@ from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
 from relvec.loading import load_model
 from relvec.recipes import DEFAULT_WEIGHTS, parse_weights, select_weight
 
-from _common import machine
+from _common import machine, parse_with_common
 
 
 class JoinedEncoder:
@@ -47,12 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", required=True, help="a trained prompt model; repeat")
     parser.add_argument("--vectors", default="encoder:mpnet", help="the offsets' word vectors")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--output", default=None, help="JSON file for the figures")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_with_common(parser)
     prompt = EmbeddingCache(JoinedEncoder([load_model(m) for m in args.model]), show_progress_bar=False)
     static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors))
     valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
