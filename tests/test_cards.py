@@ -140,3 +140,25 @@ def test_classifier_folder_can_be_pushed(tmp_path):
     push_to_hub(folder, "me/clf", api=api)
     assert api.calls[1][1]["folder_path"] == str(folder)
     assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("training", "kept"),
+    [
+        ({"best_epoch": 3, "arguments": {"select_on": "semeval_valid"}}, "epoch 3 (best on the SemEval-2012"),
+        (
+            {"best_epoch": 2, "arguments": {"select_on": "analogy_valid", "select_sets": "u2,u4"}},
+            "epoch 2 (best on the mean accuracy on the valid splits of u2,u4)",
+        ),
+        ({"best_epoch": 4, "arguments": {"select_on": "last"}}, "epoch 4 (being the last epoch)"),
+        (
+            {"best_epoch": None, "average": {"epochs": [6, 7, 8]}, "arguments": {}},
+            "the mean of the weights after epochs 6–8",
+        ),
+    ],
+)
+def test_the_card_says_which_weights_were_kept(training, kept):
+    from relvec.cards import render_card
+
+    text = render_card("run", "a relation encoder", "relvec embed a:b", training=training)
+    assert f"Kept: {kept}" in text

@@ -121,9 +121,24 @@ def _training_section(training: Mapping[str, Any]) -> str:
         keys = [k for k in history[0] if k != "epoch"]
         lines += ["", "| epoch | " + " | ".join(keys) + " |", "|---:|" + "---:|" * len(keys)]
         lines += [f"| {h.get('epoch')} | " + " | ".join(_cell(h.get(k)) for k in keys) + " |" for h in history]
-    if training.get("best_epoch") is not None:
-        lines += ["", f"Kept: epoch {training['best_epoch']} (best on the SemEval-2012 validation questions)."]
+    lines += _kept_line(training, args)
     return "\n".join(lines)
+
+
+def _kept_line(training: Mapping[str, Any], args: Mapping[str, Any]) -> list[str]:
+    """Which weights the folder holds: the mean of the last epochs, or the selected epoch and on what."""
+    average = training.get("average")
+    if isinstance(average, Mapping) and average.get("epochs"):
+        epochs = average["epochs"]
+        return ["", f"Kept: the mean of the weights after epochs {epochs[0]}–{epochs[-1]}."]
+    if training.get("best_epoch") is None:
+        return []
+    basis = {
+        "analogy_valid": f"the mean accuracy on the valid splits of {args.get('select_sets', 'the analogy sets')}",
+        "last": "being the last epoch",
+    }.get(str(args.get("select_on")), "the SemEval-2012 validation questions")
+    how = basis if args.get("select_on") == "last" else f"best on {basis}"
+    return ["", f"Kept: epoch {training['best_epoch']} ({how})."]
 
 
 def _cell(value: Any) -> str:
