@@ -133,11 +133,11 @@ def _kept_line(training: Mapping[str, Any], args: Mapping[str, Any]) -> list[str
         return ["", f"Kept: the mean of the weights after epochs {epochs[0]}–{epochs[-1]}."]
     if training.get("best_epoch") is None:
         return []
-    basis = {
-        "analogy_valid": f"the mean accuracy on the valid splits of {args.get('select_sets', 'the analogy sets')}",
+    sets = args.get("select_sets", "the analogy sets")
+    how = {
+        "analogy_valid": f"best on the mean accuracy on the valid splits of {sets}",
         "last": "being the last epoch",
-    }.get(str(args.get("select_on")), "the SemEval-2012 validation questions")
-    how = basis if args.get("select_on") == "last" else f"best on {basis}"
+    }.get(str(args.get("select_on")), "best on the SemEval-2012 validation questions")
     return ["", f"Kept: epoch {training['best_epoch']} ({how})."]
 
 
