@@ -22,7 +22,7 @@ from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
 from relvec.files import write_json
 from relvec.training import PRESETS, TrainingArguments, train
 from relvec.training.distributed import world
-from relvec.validation import option
+from relvec.validation import option, split_list
 
 # Defaults for choosing the weight. The SemEval-valid questions are left out on purpose: their relations
 # are the training relations, so they reward the fine-tuned prompt part and push the weight down.
@@ -103,7 +103,7 @@ def build_hybrid(model: RelationEncoder, args: RecipeArguments, show_progress_ba
     """Select the offset weight on validation splits and save ``<output_dir>/hybrid`` (sharing the model)."""
     if not args.hybrid_vectors:
         raise ValueError("build_hybrid needs hybrid_vectors (e.g. 'glove-6b-50d')")
-    names = [n.strip() for n in args.hybrid_select_on.split(",") if n.strip()]
+    names = split_list(args.hybrid_select_on)
     target = Path(args.output_dir) / HYBRID_DIR
     build_selected_hybrid(
         model,

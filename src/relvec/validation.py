@@ -43,6 +43,11 @@ PROMPT_SEARCH_RANGES: dict[str, Bounds] = {
 }
 
 
+def split_list(text: str) -> list[str]:
+    """``"sat, u2,,u4"`` -> ``["sat", "u2", "u4"]``: a comma list's non-empty items, stripped."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -53,10 +53,6 @@ def progress() -> bool:
     return sys.stderr.isatty()
 
 
-def split_list(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
 def parse_pair_argument(text: str) -> tuple[str, str]:
     parts = text.split(":")
     if len(parts) != 2:

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from relvec.cli.common import split_list
 from relvec.data import load_relation_similarity
 from relvec.data.relation_similarity import write_relation_records
 from relvec.data.wordnet import KINDS, benchmark_pairs, load_wordnet, mix, wordnet_pairs, wordnet_records
+from relvec.validation import split_list
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.cards import CARD_FILE, is_relvec_card, update_card
-from relvec.cli.common import load_model_from_args, model_args, progress, split_list
+from relvec.cli.common import load_model_from_args, model_args, progress
 from relvec.data import LEXICAL_DATASETS, load_lexical_file, load_lexical_relation
 from relvec.evaluation import evaluate_all, render_markdown
 from relvec.evaluation.classification import CLASSIFIERS
@@ -19,6 +19,7 @@ from relvec.evaluation.mlp_grid import STOPPING
 from relvec.evaluation.suite import ANALOGY_SUITE, TASKS, analogy_evaluator, dataset_label
 from relvec.files import write_json, write_text
 from relvec.plotting import plot_pairs
+from relvec.validation import split_list
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
-from relvec.cli.common import load_model_from_args, model_args, progress, split_list
+from relvec.cli.common import load_model_from_args, model_args, progress
 from relvec.encoders.loading import load_model
 from relvec.recipes import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS, build_selected_hybrid, parse_weights
+from relvec.validation import split_list
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

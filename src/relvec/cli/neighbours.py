@@ -12,9 +12,9 @@ from relvec.cli.common import (
     parse_pair_argument,
     progress,
     read_pairs_file,
-    split_list,
 )
 from relvec.search import BACKENDS, DATA_SOURCES, RelationIndex, dataset_pairs
+from relvec.validation import split_list
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

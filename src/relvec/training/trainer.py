@@ -58,6 +58,7 @@ from relvec.training.checkpoint import (
 from relvec.training.curve import plot_training
 from relvec.training.distributed import all_reduce_gradients, all_reduce_sum, barrier, world
 from relvec.training.gradient_cache import relation_step
+from relvec.validation import split_list
 from relvec.version import __version__
 
 LOG_FILE = "train_log.jsonl"
@@ -428,9 +429,8 @@ def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = 
     semeval = semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
     if args.select_on != "analogy_valid":
         return semeval
-    names = [n.strip() for n in args.select_sets.split(",") if n.strip()]
     kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
-    return analogy_valid_evaluator(names, args.data_dir, report_only=[semeval], **kw)
+    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=[semeval], **kw)
 
 
 def train(
