@@ -9,6 +9,7 @@ from relvec.data import (
     group_by_parent,
     load_analogy,
     load_relation_similarity,
+    merge_splits,
 )
 
 from conftest import write_jsonl
@@ -99,6 +100,23 @@ def test_group_by_parent_and_augment():
     assert augmented[0].negatives == [("x", "y"), ("e", "f"), ("g", "h"), ("i", "j")]
     assert augment_negatives(augmented)[0].negatives == augmented[0].negatives  # idempotent
     assert ("a", "b") not in augment_negatives(RECORDS)[0].negatives
+
+
+def test_merge_splits_joins_each_relation_across_splits():
+    valid = [
+        RelationRecord("2a", [("k", "l"), ("g", "h")], [("a", "b"), ("m", "n")]),
+        RelationRecord("3a", [("o", "p")], [("k", "l")]),
+        RelationRecord("1a", [("q", "r")], [("c", "d"), ("x", "y")]),
+    ]
+    merged = merge_splits([RECORDS, valid])
+    assert [r.relation_type for r in merged] == ["1a", "1b", "2a", "3a"]  # first-seen order
+    assert merged[0].positives == [("a", "b"), ("c", "d"), ("q", "r")]
+    assert merged[0].negatives == [("x", "y")]  # ("c", "d") is 1a's own positive, ("x", "y") listed once
+    assert merged[2].positives == [("g", "h"), ("i", "j"), ("k", "l")]
+    assert merged[2].negatives == [("e", "f"), ("a", "b"), ("m", "n")]
+    assert merged[1] == RECORDS[1] and merged[3] == valid[1]
+    assert RECORDS[0].positives == [("a", "b"), ("c", "d")]  # the inputs are left as they were
+    assert merge_splits([RECORDS]) == RECORDS
 
 
 def test_conceptnet_and_trex_test_split_is_the_shuffled_2023_file(tmp_path):

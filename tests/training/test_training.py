@@ -23,6 +23,7 @@ from relvec.training import (
     sample_relation,
     semeval_valid_evaluator,
     train,
+    training_records,
     validation_questions,
 )
 from relvec.training.checkpoint import CHECKPOINT, STATE_FILE
@@ -348,3 +349,29 @@ def test_select_sets_must_name_analogy_sets(tmp_path):
     with pytest.raises(ValueError, match=r"select_sets \(--select-sets\)"):
         TrainingArguments(output_dir=str(tmp_path), select_sets=" , ")
     assert TrainingArguments(output_dir=str(tmp_path), select_sets="u4,my.jsonl").select_sets == "u4,my.jsonl"
+
+
+def test_train_splits_are_checked(tmp_path):
+    out = str(tmp_path)
+    for bad in ("train,test", "train,train", "", " , "):
+        with pytest.raises(ValueError, match=r"train_splits \(--train-splits\) must be a comma list"):
+            TrainingArguments(output_dir=out, train_splits=bad)
+    with pytest.raises(ValueError, match=r"select_on \(--select-on\) cannot be semeval_valid"):
+        TrainingArguments(output_dir=out, train_splits="train,valid", select_on="semeval_valid")
+    assert TrainingArguments(output_dir=out, train_splits="train, valid", select_on="last").train_splits
+
+
+def test_training_on_train_and_valid_merges_them_and_never_reports_semeval_valid(tmp_path, tiny_dir, suite_data):
+    data = suite_data / "semeval2012"
+    args = tiny_training_args(
+        tmp_path / "run", tiny_dir, data, data_dir=str(suite_data), select_on="analogy_valid", select_sets="u2"
+    )
+    args.train_splits = "train,valid"
+    records = training_records(args)
+    train_part, valid_part = (load_relation_similarity(data, s) for s in ("train", "valid"))
+    for merged, a, b in zip(records, train_part, valid_part, strict=True):
+        assert merged.positives == [*a.positives, *b.positives]
+    train(args, show_progress_bar=False)
+    history = json.loads((Path(args.output_dir) / "history.json").read_text())
+    assert set(history["baseline"]) == {"valid_mean", "valid_u2"}  # in-sample, so not reported
+    assert history["arguments"]["train_splits"] == "train,valid"

@@ -35,6 +35,7 @@ from relvec.data.relation_similarity import (
     group_by_parent,
     load_relation_similarity,
     load_relation_similarity_from_hub,
+    merge_splits,
     relation_similarity_path,
     validation_questions,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "load_relation_mapping",
     "load_relation_similarity",
     "load_relation_similarity_from_hub",
+    "merge_splits",
     "relation_mapping_path",
     "relation_similarity_path",
     "seeded_subset",

@@ -137,6 +137,21 @@ def group_by_parent(records: Sequence[RelationRecord]) -> list[RelationRecord]:
     return list(groups.values())
 
 
+def merge_splits(splits: Sequence[Sequence[RelationRecord]]) -> list[RelationRecord]:
+    """One record per relation type, in first-seen order, with the positives and negatives of every split
+    joined (duplicates dropped; a pair that is one of the relation's positives is never its negative)."""
+    merged: dict[str, RelationRecord] = {}
+    for records in splits:
+        for r in records:
+            group = merged.setdefault(r.relation_type, RelationRecord(r.relation_type))
+            group.positives = list(dict.fromkeys([*group.positives, *r.positives]))
+            group.negatives = [*group.negatives, *r.negatives]
+    for group in merged.values():
+        own = set(group.positives)
+        group.negatives = list(dict.fromkeys(n for n in group.negatives if n not in own))
+    return list(merged.values())
+
+
 def augment_negatives(records: Sequence[RelationRecord]) -> list[RelationRecord]:
     """Add every other relation's positives to each relation's negatives (no duplicates, never own positives)."""
     out = []

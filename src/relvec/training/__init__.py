@@ -13,6 +13,7 @@ from relvec.training.trainer import (
     sample_relation,
     semeval_valid_evaluator,
     train,
+    training_records,
 )
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "sample_relation",
     "semeval_valid_evaluator",
     "train",
+    "training_records",
     "validation_questions",
 ]

@@ -18,6 +18,7 @@ from relvec.prompts import resolve_template
 from relvec.validation import TRAINING_RANGES, check_fields, option
 
 SELECT_ON = ("semeval_valid", "analogy_valid", "last")
+TRAIN_SPLITS = ("train", "valid")
 A = TypeVar("A", bound="TrainingArguments")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -61,6 +62,11 @@ class TrainingArguments:
     pooling: str = option(DEFAULT_POOLING, help="how token states become one vector", choices=POOLING_MODES)
     max_length: int = option(DEFAULT_MAX_LENGTH, help="longest prompt in tokens (at most the backbone's positions)")
     data: str = option("semeval2012", help="relation-similarity data: a name under the data dir, a folder or JSONL")
+    train_splits: str = option(
+        "train",
+        help="comma list of the data's splits to train on (train, valid); with valid, the SemEval-valid questions "
+        "are in-sample, so they can neither select the epoch nor be reported",
+    )
     data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
     output_dir: str = option("runs/relvec", help="run folder: the selected model, logs, checkpoint")
     loss: str = option("nce", help="contrastive loss", choices=LOSSES)
@@ -121,6 +127,7 @@ class TrainingArguments:
             raise ValueError(f"preset (--preset) must be one of {known}, got {short_repr(self.preset)}")
         check_fields(self, TRAINING_RANGES)
         self._check_select_sets()
+        self._check_train_splits()
         if self.average_epochs > self.epochs:
             raise ValueError(
                 f"average_epochs (--average-epochs) must be at most epochs ({self.epochs}), got {self.average_epochs}"
@@ -135,6 +142,19 @@ class TrainingArguments:
             raise ValueError(
                 f"select_sets (--select-sets) must list analogy sets ({', '.join(ANALOGY_DATASETS)}) "
                 f"or .jsonl files, got {short_repr(self.select_sets)}"
+            )
+
+    def _check_train_splits(self) -> None:
+        names = [n.strip() for n in self.train_splits.split(",")] if isinstance(self.train_splits, str) else []
+        if not names or any(n not in TRAIN_SPLITS for n in names) or len(set(names)) != len(names):
+            raise ValueError(
+                f"train_splits (--train-splits) must be a comma list of distinct splits out of "
+                f"{', '.join(TRAIN_SPLITS)}, got {short_repr(self.train_splits)}"
+            )
+        if "valid" in names and self.select_on == "semeval_valid":
+            raise ValueError(
+                "select_on (--select-on) cannot be semeval_valid when train_splits (--train-splits) includes valid: "
+                "its questions come from that split; use analogy_valid or last"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from relvec.data import (
     exclude_relations,
     group_by_parent,
     load_relation_similarity,
+    merge_splits,
     validation_questions,
 )
 from relvec.encoders.prompt import RelationEncoder
@@ -65,7 +66,7 @@ LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
 SEMEVAL_VALID = "semeval_valid"
 # Arguments newer than some saved runs: absent there = their default.
-_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets", "average_epochs")
+_ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets", "average_epochs", "train_splits")
 
 
 def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
@@ -430,7 +431,17 @@ def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = 
     if args.select_on != "analogy_valid":
         return semeval
     kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
-    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=[semeval], **kw)
+    # Trained on, the SemEval-valid questions would be in-sample: not reported then.
+    report = [] if "valid" in split_list(args.train_splits) else [semeval]
+    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
+
+
+def training_records(args: TrainingArguments) -> list[RelationRecord]:
+    """The relation records of ``args.train_splits``, one record per relation (see :func:`merge_splits`)."""
+    splits = split_list(args.train_splits)
+    if splits == ["train"]:
+        return load_relation_similarity(args.data, "train", args.data_dir)
+    return merge_splits([load_relation_similarity(args.data, s, args.data_dir) for s in splits])
 
 
 def train(
@@ -451,7 +462,7 @@ def train(
     )
     if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
         model.prompt_encoder.requires_grad_(False)
-    records = load_relation_similarity(args.data, "train", args.data_dir)
+    records = training_records(args)
     if evaluator is None and args.select_on != "last":
         evaluator = default_evaluator(args, None if show_progress_bar else False)
     trainer = Trainer(model, args, records, evaluator, show_progress_bar=show_progress_bar, **trainer_kwargs)
