@@ -20,6 +20,7 @@ def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
     assert args.loss == "nce" and args.num_negative == RECIPE_PRESETS["best-cpu"]["num_negative"]
     assert args.select_on == "analogy_valid" and args.select_sets == args.hybrid_select_on  # epoch and weight alike
     assert 0 < args.average_epochs < args.epochs
+    assert args.train_splits == "train,valid"  # so SemEval-valid neither selects nor is reported
     assert "semeval" not in args.hybrid_select_on
     assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
     with pytest.raises(ValueError, match=r"hybrid_bidirectional \(--hybrid-bidirectional\) must be true or false"):
