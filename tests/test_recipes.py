@@ -25,6 +25,9 @@ def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
     assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
     with pytest.raises(ValueError, match=r"hybrid_bidirectional \(--hybrid-bidirectional\) must be true or false"):
         RecipeArguments.from_preset("best-cpu", hybrid_bidirectional="yes")
+    with pytest.raises(ValueError, match=r"hybrid_select_on \(--hybrid-select-on\) cannot include semeval2012_valid"):
+        RecipeArguments.from_preset("best-cpu", hybrid_select_on="u2,semeval2012_valid")
+    assert RecipeArguments.from_preset("best-cpu", train_splits="train", hybrid_select_on="u2,semeval2012_valid")
 
 
 def _train_with_hybrid(tmp_path, tiny_dir, suite_data, vectors: str, weights: str, select_on: str):

@@ -18,7 +18,7 @@ from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
-from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
+from relvec.evaluation.suite import ANALOGY_VALID_SETS, SEMEVAL_VALID, analogy_evaluator
 from relvec.files import write_json
 from relvec.training import PRESETS, TrainingArguments, train
 from relvec.training.distributed import world
@@ -79,6 +79,11 @@ class RecipeArguments(TrainingArguments):
             raise ValueError("hybrid_weights must list at least one weight")
         if not self.hybrid_select_on.strip():
             raise ValueError("hybrid_select_on must name at least one analogy set")
+        if "valid" in split_list(self.train_splits) and SEMEVAL_VALID in split_list(self.hybrid_select_on):
+            raise ValueError(
+                f"hybrid_select_on (--hybrid-select-on) cannot include {SEMEVAL_VALID} when train_splits "
+                "(--train-splits) includes valid: its questions come from that split"
+            )
 
     def training_arguments(self) -> TrainingArguments:
         """The training part alone (what the trainer and its checkpoints see)."""
