@@ -91,3 +91,21 @@ def test_the_trainer_sees_training_arguments_only():
     assert set(PRESETS) < set(RECIPE_PRESETS)
     with pytest.raises(ValueError, match="preset"):
         TrainingArguments.from_preset("best-cpu")
+
+
+def test_check_out_of_sample_reads_the_saved_training_splits(tmp_path):
+    from relvec.recipes import check_out_of_sample
+
+    def folder(splits: str | None):
+        path = tmp_path / str(splits)
+        path.mkdir()
+        arguments = {} if splits is None else {"train_splits": splits}
+        (path / "relvec_config.json").write_text(json.dumps({"training": {"arguments": arguments}}))
+        return path
+
+    with pytest.raises(ValueError, match="trained on the SemEval valid split"):
+        check_out_of_sample(folder("train,valid"), ["sat", "semeval2012_valid"])
+    check_out_of_sample(folder("train"), ["semeval2012_valid"])
+    check_out_of_sample(folder(None), ["semeval2012_valid"])  # older runs: train only
+    check_out_of_sample(tmp_path / "train,valid", ["sat", "u2"])  # SemEval-valid not asked for
+    check_out_of_sample(tmp_path / "missing", ["semeval2012_valid"])  # a hub id or plain backbone

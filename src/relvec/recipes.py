@@ -19,7 +19,7 @@ from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import ANALOGY_VALID_SETS, SEMEVAL_VALID, analogy_evaluator
-from relvec.files import write_json
+from relvec.files import read_json, write_json
 from relvec.training import PRESETS, TrainingArguments, train
 from relvec.training.distributed import world
 from relvec.validation import option, split_list
@@ -169,6 +169,19 @@ def select_weight(
         rows.append({"weight": weight, "mean": float(np.mean(list(scores.values()))), **scores})
     best = max(range(len(rows)), key=lambda i: (rows[i]["mean"], -i))
     return float(rows[best]["weight"]), rows
+
+
+def check_out_of_sample(model_path: str | Path, select_on: Sequence[str]) -> None:
+    """Refuse to choose a weight on SemEval-valid for a saved model that was trained on that split."""
+    side = Path(model_path) / "relvec_config.json"
+    if SEMEVAL_VALID not in select_on or not side.is_file():
+        return
+    arguments = ((read_json(side) or {}).get("training") or {}).get("arguments") or {}
+    if "valid" in split_list(str(arguments.get("train_splits", "train"))):
+        raise ValueError(
+            f"--select-on cannot include {SEMEVAL_VALID}: {model_path} was trained on the SemEval valid split "
+            f"(train_splits {arguments['train_splits']!r}), so its questions are in-sample"
+        )
 
 
 def build_selected_hybrid(

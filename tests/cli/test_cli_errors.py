@@ -170,3 +170,14 @@ def test_a_local_folder_never_reaches_the_network(tmp_path, capsys, monkeypatch)
     (hybrid / "relvec_config.json").write_text(json.dumps(side))
     assert "is not a folder" in _error(capsys, ["info", str(hybrid)])
     assert lookups == []
+
+
+def test_hybrid_refuses_semeval_valid_selection_for_a_model_trained_on_it(tmp_path, capsys):
+    model = tmp_path / "trained"
+    model.mkdir()
+    side = {"format_version": 1, "training": {"arguments": {"train_splits": "train,valid"}}}
+    (model / "relvec_config.json").write_text(json.dumps(side))
+    argv = ["hybrid", "--model", str(model), "--select-on", "u2,semeval2012_valid", "--output", str(tmp_path / "h")]
+    err = _error(capsys, argv)
+    assert "semeval2012_valid" in err and "trained on the SemEval valid split" in err and str(model) in err
+    assert not (tmp_path / "h").exists()  # refused before anything was loaded or written

@@ -9,7 +9,13 @@ from typing import Any
 
 from relvec.cli.common import load_model_from_args, model_args, progress
 from relvec.encoders.loading import load_model
-from relvec.recipes import DEFAULT_SELECT_ON, DEFAULT_WEIGHTS, build_selected_hybrid, parse_weights
+from relvec.recipes import (
+    DEFAULT_SELECT_ON,
+    DEFAULT_WEIGHTS,
+    build_selected_hybrid,
+    check_out_of_sample,
+    parse_weights,
+)
 from relvec.validation import split_list
 
 
@@ -42,6 +48,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_hybrid(args: argparse.Namespace) -> int:
     weights = parse_weights(args.weights)
     names = split_list(args.select_on)
+    check_out_of_sample(args.model, names)
     prompt = load_model_from_args(args)
     model, rows = build_selected_hybrid(
         prompt,
