@@ -79,7 +79,7 @@ class RecipeArguments(TrainingArguments):
             raise ValueError("hybrid_weights must list at least one weight")
         if not self.hybrid_select_on.strip():
             raise ValueError("hybrid_select_on must name at least one analogy set")
-        if "valid" in split_list(self.train_splits) and SEMEVAL_VALID in split_list(self.hybrid_select_on):
+        if self.trains_on_valid and SEMEVAL_VALID in split_list(self.hybrid_select_on):
             raise ValueError(
                 f"hybrid_select_on (--hybrid-select-on) cannot include {SEMEVAL_VALID} when train_splits "
                 "(--train-splits) includes valid: its questions come from that split"

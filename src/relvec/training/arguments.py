@@ -144,6 +144,11 @@ class TrainingArguments:
                 f"or .jsonl files, got {short_repr(self.select_sets)}"
             )
 
+    @property
+    def trains_on_valid(self) -> bool:
+        """Whether the data's valid split is trained on (its SemEval-valid questions are then in-sample)."""
+        return "valid" in [n.strip() for n in str(self.train_splits).split(",")]
+
     def _check_train_splits(self) -> None:
         names = [n.strip() for n in self.train_splits.split(",")] if isinstance(self.train_splits, str) else []
         if not names or any(n not in TRAIN_SPLITS for n in names) or len(set(names)) != len(names):
@@ -151,7 +156,7 @@ class TrainingArguments:
                 f"train_splits (--train-splits) must be a comma list of distinct splits out of "
                 f"{', '.join(TRAIN_SPLITS)}, got {short_repr(self.train_splits)}"
             )
-        if "valid" in names and self.select_on == "semeval_valid":
+        if self.trains_on_valid and self.select_on == "semeval_valid":
             raise ValueError(
                 "select_on (--select-on) cannot be semeval_valid when train_splits (--train-splits) includes valid: "
                 "its questions come from that split; use analogy_valid or last"

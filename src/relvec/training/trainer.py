@@ -432,7 +432,7 @@ def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = 
         return semeval
     kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
     # Trained on, the SemEval-valid questions would be in-sample: not reported then.
-    report = [] if "valid" in split_list(args.train_splits) else [semeval]
+    report = [] if args.trains_on_valid else [semeval]
     return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
 
 
