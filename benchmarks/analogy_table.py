@@ -19,6 +19,7 @@ import numpy as np
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.loading import load_model
+from relvec.validation import split_list
 
 from _common import machine, parse_with_common, shared
 
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="sat_full,u2,u4,google,bats")
     parser.add_argument("--split", default="valid", choices=("valid", "test"))
     args = parse_with_common(parser)
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    names = split_list(args.datasets)
     evaluators = [analogy_evaluator(n, args.split, args.data_dir, None) for n in names]
     models = shared({spec: load_model(spec) for spec in args.model})
     rows = {}

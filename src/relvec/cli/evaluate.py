@@ -100,7 +100,7 @@ def format_table(columns: dict[str, dict[str, dict[str, Any]]]) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    datasets = split_list(args.datasets)
     for name in datasets:
         if name not in ANALOGY_SUITE and not name.endswith(".jsonl"):
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(ANALOGY_SUITE)} or a .jsonl path")

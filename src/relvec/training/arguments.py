@@ -15,7 +15,7 @@ from relvec.files import read_json, short_repr
 from relvec.losses import LOSSES
 from relvec.precision import PRECISIONS
 from relvec.prompts import resolve_template
-from relvec.validation import TRAINING_RANGES, check_fields, option
+from relvec.validation import TRAINING_RANGES, check_fields, option, split_list
 
 SELECT_ON = ("semeval_valid", "analogy_valid", "last")
 TRAIN_SPLITS = ("train", "valid")
@@ -147,7 +147,7 @@ class TrainingArguments:
     @property
     def trains_on_valid(self) -> bool:
         """Whether the data's valid split is trained on (its SemEval-valid questions are then in-sample)."""
-        return "valid" in [n.strip() for n in str(self.train_splits).split(",")]
+        return "valid" in split_list(str(self.train_splits))
 
     def _check_train_splits(self) -> None:
         names = [n.strip() for n in self.train_splits.split(",")] if isinstance(self.train_splits, str) else []

@@ -423,17 +423,21 @@ def semeval_valid_evaluator(
 
 def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = None) -> Evaluator:
     """The epoch selector ``args.select_on`` names (see :func:`train`)."""
+    if args.select_on != "analogy_valid":
+        return _semeval_valid(args, show_progress_bar)
+    kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
+    # Trained on, the SemEval-valid questions would be in-sample: not built or reported then.
+    report = [] if args.trains_on_valid else [_semeval_valid(args, show_progress_bar)]
+    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
+
+
+def _semeval_valid(args: TrainingArguments, show_progress_bar: bool | None) -> AnalogyEvaluator:
+    """Analogy questions built from the data's ``valid`` split (parent-grouped with ``parent_relations``)."""
     valid = load_relation_similarity(args.data, "valid", args.data_dir)
     if args.parent_relations:
         valid = group_by_parent(valid)
     questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
-    semeval = semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
-    if args.select_on != "analogy_valid":
-        return semeval
-    kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
-    # Trained on, the SemEval-valid questions would be in-sample: not reported then.
-    report = [] if args.trains_on_valid else [semeval]
-    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
+    return semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
 
 
 def training_records(args: TrainingArguments) -> list[RelationRecord]:
