@@ -1,0 +1,106 @@
+"""Probe, valid splits only: two inference-side changes to a trained prompt model, with no retraining.
+
+1. Template ensembles: the model read through each manual template (a–e), then the mean of several templates'
+   unit embeddings ([p̂_t₁ ; … ; p̂_tₖ] / √k) as the hybrid's prompt part, weight chosen on valid.
+2. Centring: subtract α × the mean unit embedding of the SemEval train positives (forward and reversed
+   separately) before normalising, for the bidirectional prompt part of the hybrid.
+
+Every figure is the mean accuracy over the sat / u2 / u4 / google / bats valid splits; no test split is read.
+
+    RELVEC_DATA=../shared/data python benchmarks/inference_probes.py --threads 2 --model runs/exp/e10avg
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ensemble_probe import JoinedEncoder
+
+from relvec.data import load_relation_similarity
+from relvec.encoders.hybrid import HybridEncoder
+from relvec.encoders.static import StaticOffsetEncoder
+from relvec.evaluation.cache import EmbeddingCache
+from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
+from relvec.loading import load_model
+from relvec.prompts import TEMPLATES
+from relvec.recipes import DEFAULT_WEIGHTS, parse_weights, select_weight
+
+from _common import machine, parse_with_common
+
+COMBINATIONS = ("de", "abcde", "ad", "bde", "ade")
+CENTRING = (0.0, 0.5, 1.0)
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+
+
+def unit(x: Any) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def template_ensembles(model_dir: str, static: Any, valid: list[Any]) -> dict[str, Any]:
+    encoders = {t: EmbeddingCache(load_model(model_dir, template=t), show_progress_bar=False) for t in TEMPLATES}
+    out: dict[str, Any] = {}
+    for t, encoder in encoders.items():
+        prompt = HybridEncoder(encoder, static, 0.0, bidirectional=True)
+        out[t] = 100 * float(np.mean([e(prompt)["accuracy"] for e in valid]))
+    for combo in COMBINATIONS:
+        joined = EmbeddingCache(JoinedEncoder([encoders[t] for t in combo]), show_progress_bar=False)
+        weight, rows = select_weight(joined, static, parse_weights(DEFAULT_WEIGHTS), valid, bidirectional=True)
+        by_weight = {r["weight"]: 100 * r["mean"] for r in rows}
+        out[combo] = {"prompt part": by_weight[0.0], "hybrid": by_weight[weight], "weight": weight}
+    return out
+
+
+def centring(model_dir: str, static: Any, valid: list[Any], data_dir: str | None) -> dict[str, Any]:
+    prompt = load_model(model_dir)
+
+    def both_ways(pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        return unit(prompt.encode(pairs)), unit(prompt.encode([(b, a) for a, b in pairs]))
+
+    train = list(
+        dict.fromkeys(p for r in load_relation_similarity("semeval2012", "train", data_dir) for p in r.positives)
+    )
+    forward, backward = both_ways(train)
+    mean_f, mean_b = forward.mean(0), backward.mean(0)
+    sets = []
+    for e in valid:
+        pairs = e.pairs()
+        sets.append((e, {p: i for i, p in enumerate(pairs)}, *both_ways(pairs), unit(static.encode(pairs))))
+    out: dict[str, Any] = {}
+    for alpha in CENTRING:
+        means = {}
+        for w in WEIGHTS:
+            accuracies = []
+            for e, index, f, b, o in sets:
+                p = np.hstack([unit(f - alpha * mean_f), unit(b - alpha * mean_b)]) / np.sqrt(2)
+                x = unit(np.hstack([p, w * o]))
+                correct = [
+                    int(np.argmax(x[[index[c] for c in q.choices]] @ x[index[q.stem]])) == q.answer for q in e.questions
+                ]
+                accuracies.append(np.mean(correct))
+            means[w] = 100 * float(np.mean(accuracies))
+        out[f"alpha {alpha:g}"] = means
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a trained prompt model folder")
+    parser.add_argument("--vectors", default="encoder:mpnet", help="the offsets' word vectors")
+    args = parse_with_common(parser)
+    static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors))
+    valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
+    result: dict[str, Any] = {"machine": machine(), "model": args.model}
+    result["templates"] = template_ensembles(args.model, static, valid)
+    result["centring"] = centring(args.model, static, valid, args.data_dir)
+    print(json.dumps(result, indent=2), flush=True)
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
