@@ -4,10 +4,16 @@
    unit embeddings ([p̂_t₁ ; … ; p̂_tₖ] / √k) as the hybrid's prompt part, weight chosen on valid.
 2. Centring: subtract α × the mean unit embedding of the SemEval train positives (forward and reversed
    separately) before normalising, for the bidirectional prompt part of the hybrid.
+3. Direction emphasis: the bidirectional prompt part [f̂ ; r̂] / √2 (f̂ = p̂(a, b), r̂ = p̂(b, a)) becomes
+   the unit vector of [f̂ + r̂ ; μ (f̂ − r̂)]. μ = 1 is today's part exactly; for μ > 1 the cosine of two pairs is
+   ∝ (f̂·f̂' + r̂·r̂') − γ (f̂·r̂' + r̂·f̂'), γ = (μ² − 1) / (μ² + 1): a choice that matches the stem *reversed* is
+   penalised, which is what reversed distractors need.
 
 Every figure is the mean accuracy over the sat / u2 / u4 / google / bats valid splits; no test split is read.
 
     RELVEC_DATA=../shared/data python benchmarks/inference_probes.py --threads 2 --model runs/exp/e10avg
+    RELVEC_DATA=../shared/data python benchmarks/inference_probes.py --threads 2 --model runs/exp/e15tv \
+        --probes direction
 """
 
 from __future__ import annotations
@@ -33,12 +39,34 @@ from _common import machine, parse_with_common
 
 COMBINATIONS = ("de", "abcde", "ad", "bde", "ade")
 CENTRING = (0.0, 0.5, 1.0)
+DIRECTION = (1.0, 1.25, 1.5, 2.0, 3.0)
+PROBES = ("templates", "centring", "direction")
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 
 
 def unit(x: Any) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def both_ways(prompt: Any, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    return unit(prompt.encode(pairs)), unit(prompt.encode([(b, a) for a, b in pairs]))
+
+
+def accuracy(e: Any, index: dict[Any, int], x: np.ndarray) -> float:
+    """Accuracy of question set ``e`` when pair ``p`` has the unit vector ``x[index[p]]``."""
+    return float(
+        np.mean([int(np.argmax(x[[index[c] for c in q.choices]] @ x[index[q.stem]])) == q.answer for q in e.questions])
+    )
+
+
+def valid_vectors(prompt: Any, static: Any, valid: list[Any]) -> list[tuple[Any, ...]]:
+    """Per valid set: (evaluator, pair -> row, forward unit prompt, reversed unit prompt, unit offset)."""
+    out = []
+    for e in valid:
+        pairs = e.pairs()
+        out.append((e, {p: i for i, p in enumerate(pairs)}, *both_ways(prompt, pairs), unit(static.encode(pairs))))
+    return out
 
 
 def template_ensembles(model_dir: str, static: Any, valid: list[Any]) -> dict[str, Any]:
@@ -57,19 +85,12 @@ def template_ensembles(model_dir: str, static: Any, valid: list[Any]) -> dict[st
 
 def centring(model_dir: str, static: Any, valid: list[Any], data_dir: str | None) -> dict[str, Any]:
     prompt = load_model(model_dir)
-
-    def both_ways(pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
-        return unit(prompt.encode(pairs)), unit(prompt.encode([(b, a) for a, b in pairs]))
-
     train = list(
         dict.fromkeys(p for r in load_relation_similarity("semeval2012", "train", data_dir) for p in r.positives)
     )
-    forward, backward = both_ways(train)
+    forward, backward = both_ways(prompt, train)
     mean_f, mean_b = forward.mean(0), backward.mean(0)
-    sets = []
-    for e in valid:
-        pairs = e.pairs()
-        sets.append((e, {p: i for i, p in enumerate(pairs)}, *both_ways(pairs), unit(static.encode(pairs))))
+    sets = valid_vectors(prompt, static, valid)
     out: dict[str, Any] = {}
     for alpha in CENTRING:
         means = {}
@@ -77,13 +98,25 @@ def centring(model_dir: str, static: Any, valid: list[Any], data_dir: str | None
             accuracies = []
             for e, index, f, b, o in sets:
                 p = np.hstack([unit(f - alpha * mean_f), unit(b - alpha * mean_b)]) / np.sqrt(2)
-                x = unit(np.hstack([p, w * o]))
-                correct = [
-                    int(np.argmax(x[[index[c] for c in q.choices]] @ x[index[q.stem]])) == q.answer for q in e.questions
-                ]
-                accuracies.append(np.mean(correct))
+                accuracies.append(accuracy(e, index, unit(np.hstack([p, w * o]))))
             means[w] = 100 * float(np.mean(accuracies))
         out[f"alpha {alpha:g}"] = means
+    return out
+
+
+def direction(model_dir: str, static: Any, valid: list[Any]) -> dict[str, Any]:
+    prompt = load_model(model_dir)
+    sets = valid_vectors(prompt, static, valid)
+    out: dict[str, Any] = {}
+    for mu in DIRECTION:
+        means = {}
+        for w in WEIGHTS:
+            accuracies = []
+            for e, index, f, b, o in sets:
+                p = unit(np.hstack([f + b, mu * (f - b)]))
+                accuracies.append(accuracy(e, index, unit(np.hstack([p, w * o]))))
+            means[w] = 100 * float(np.mean(accuracies))
+        out[f"mu {mu:g}"] = means
     return out
 
 
@@ -91,12 +124,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a trained prompt model folder")
     parser.add_argument("--vectors", default="encoder:mpnet", help="the offsets' word vectors")
+    parser.add_argument("--probes", default=",".join(PROBES), help=f"comma list of {', '.join(PROBES)}")
     args = parse_with_common(parser)
+    probes = [p.strip() for p in args.probes.split(",") if p.strip()]
+    if unknown := sorted(set(probes) - set(PROBES)):
+        raise SystemExit(f"--probes: unknown {', '.join(unknown)} (choose from {', '.join(PROBES)})")
     static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors))
     valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
     result: dict[str, Any] = {"machine": machine(), "model": args.model}
-    result["templates"] = template_ensembles(args.model, static, valid)
-    result["centring"] = centring(args.model, static, valid, args.data_dir)
+    if "templates" in probes:
+        result["templates"] = template_ensembles(args.model, static, valid)
+    if "centring" in probes:
+        result["centring"] = centring(args.model, static, valid, args.data_dir)
+    if "direction" in probes:
+        result["direction"] = direction(args.model, static, valid)
     print(json.dumps(result, indent=2), flush=True)
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

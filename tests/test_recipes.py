@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from relvec.recipes import RECIPE_PRESETS, RecipeArguments, train_recipe
+from relvec.recipes import RECIPE_PRESETS, RecipeArguments, parse_weights, train_recipe
 from relvec.training import PRESETS, TrainingArguments
 
 from conftest import tiny_training_args
@@ -23,6 +23,8 @@ def test_best_cpu_preset_is_valid_and_selects_on_analogy_valid_splits_only():
     assert args.train_splits == "train,valid"  # so SemEval-valid neither selects nor is reported
     assert "semeval" not in args.hybrid_select_on
     assert set(args.hybrid_select_on.split(",")) == {"sat", "u2", "u4", "google", "bats"}
+    assert parse_weights(args.hybrid_weights) == [0.5]  # fixed (RESULTS.md); the valid splits still measure it
+    assert RecipeArguments.from_preset("best-cpu", hybrid_weights="0,1").hybrid_weights == "0,1"  # a flag overrides
     with pytest.raises(ValueError, match=r"hybrid_bidirectional \(--hybrid-bidirectional\) must be true or false"):
         RecipeArguments.from_preset("best-cpu", hybrid_bidirectional="yes")
     with pytest.raises(ValueError, match=r"hybrid_select_on \(--hybrid-select-on\) cannot include semeval2012_valid"):

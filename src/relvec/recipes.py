@@ -35,8 +35,10 @@ RECIPE_PRESETS: dict[str, dict[str, Any]] = {
     # The quality recipe for a 2-core CPU (RESULTS.md): MPNet + NCE for 15 epochs with mask pooling on the
     # positives of SemEval's train and valid splits (882 more, so epochs pick from ~21 per relation), saving the
     # mean of the weights of the last 5 epochs (every epoch and the mean validated on the analogy valid splits),
-    # then a hybrid of the bidirectional prompt embedding with the offsets of untuned MPNet's own word vectors,
-    # weight chosen on the same splits.
+    # then a hybrid of the bidirectional prompt embedding with the offsets of untuned MPNet's own word vectors at
+    # weight 0.5. The weight is fixed: the valid curve is flat near its top, and split-half cross-validation on the
+    # valid splits of five runs scored an arg-max per run 0.8-1.5 points under a fixed 0.5 (the valid figure of the
+    # single candidate is still measured and saved).
     "best-cpu": {
         "backbone": "mpnet",
         "pooling": "mask",
@@ -54,6 +56,7 @@ RECIPE_PRESETS: dict[str, dict[str, Any]] = {
         "chunk_size": 128,
         "hybrid_vectors": "encoder:mpnet",
         "hybrid_bidirectional": True,
+        "hybrid_weights": "0.5",
     },
 }
 

@@ -54,6 +54,11 @@ def test_save_load_round_trip(tiny_encoder, static, tmp_path):
     HybridEncoder(tiny_encoder, static, math.inf).save_pretrained(tmp_path / "inf")
     assert HybridEncoder.from_pretrained(tmp_path / "inf").weight == math.inf
     assert HybridEncoder.from_pretrained(tmp_path / "hybrid", weight=0.0).weight == 0.0
+    reweighted = load_model(f"{tmp_path / 'hybrid'}@2.5")  # a saved hybrid read at another weight
+    assert reweighted.weight == 2.5 and reweighted.name_or_path == f"{tmp_path / 'hybrid'}@2.5"
+    np.testing.assert_allclose(
+        reweighted.encode(PAIRS), HybridEncoder(tiny_encoder, static, 2.5).encode(PAIRS), atol=1e-6
+    )
     with pytest.raises(ValueError, match="not a hybrid model folder"):
         HybridEncoder.from_pretrained(tmp_path / "hybrid" / "static")
 

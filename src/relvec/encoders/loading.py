@@ -25,7 +25,7 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
     - ``hybrid:MODEL[@WEIGHT]``: MODEL's embedding joined with the GloVe offset (weight 1 by default),
       see :mod:`relvec.encoders.hybrid`;
     - anything else: :meth:`RelationEncoder.from_pretrained` (relvec folder, backbone folder, alias, hub id),
-      or a saved static-offset or hybrid folder.
+      or a saved static-offset or hybrid folder; ``HYBRID_FOLDER@WEIGHT`` reads a saved hybrid at another weight.
     """
     text = str(spec)
     kind, _, rest = text.partition(":")
@@ -47,6 +47,11 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
         return StaticOffsetEncoder.from_pretrained(text)
     if Path(text).is_dir() and read_hybrid_config(text) is not None:
         return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+    folder, weight = _split_weight(text)
+    if folder != text and Path(folder).is_dir() and read_hybrid_config(folder) is not None:
+        model = HybridEncoder.from_pretrained(folder, weight, template=template, pooling=pooling, **kwargs)
+        model.name_or_path = text
+        return model
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
 
 
