@@ -69,6 +69,19 @@ def valid_vectors(prompt: Any, static: Any, valid: list[Any]) -> list[tuple[Any,
     return out
 
 
+def sweep(sets: list[tuple[Any, ...]], variants: dict[str, Any]) -> dict[str, dict[float, float]]:
+    """Per variant (a function of the forward and reversed unit prompt vectors giving the prompt part) and per
+    hybrid weight w: the valid mean accuracy (%) of the unit vector of [prompt part ; w × offset]."""
+    out = {}
+    for label, prompt_part in variants.items():
+        means = {}
+        for w in WEIGHTS:
+            accuracies = [accuracy(e, i, unit(np.hstack([prompt_part(f, b), w * o]))) for e, i, f, b, o in sets]
+            means[w] = 100 * float(np.mean(accuracies))
+        out[label] = means
+    return out
+
+
 def template_ensembles(model_dir: str, static: Any, valid: list[Any]) -> dict[str, Any]:
     encoders = {t: EmbeddingCache(load_model(model_dir, template=t), show_progress_bar=False) for t in TEMPLATES}
     out: dict[str, Any] = {}
@@ -90,34 +103,17 @@ def centring(model_dir: str, static: Any, valid: list[Any], data_dir: str | None
     )
     forward, backward = both_ways(prompt, train)
     mean_f, mean_b = forward.mean(0), backward.mean(0)
-    sets = valid_vectors(prompt, static, valid)
-    out: dict[str, Any] = {}
-    for alpha in CENTRING:
-        means = {}
-        for w in WEIGHTS:
-            accuracies = []
-            for e, index, f, b, o in sets:
-                p = np.hstack([unit(f - alpha * mean_f), unit(b - alpha * mean_b)]) / np.sqrt(2)
-                accuracies.append(accuracy(e, index, unit(np.hstack([p, w * o]))))
-            means[w] = 100 * float(np.mean(accuracies))
-        out[f"alpha {alpha:g}"] = means
-    return out
+    variants = {
+        f"alpha {alpha:g}": lambda f, b, a=alpha: np.hstack([unit(f - a * mean_f), unit(b - a * mean_b)]) / np.sqrt(2)
+        for alpha in CENTRING
+    }
+    return sweep(valid_vectors(prompt, static, valid), variants)
 
 
 def direction(model_dir: str, static: Any, valid: list[Any]) -> dict[str, Any]:
     prompt = load_model(model_dir)
-    sets = valid_vectors(prompt, static, valid)
-    out: dict[str, Any] = {}
-    for mu in DIRECTION:
-        means = {}
-        for w in WEIGHTS:
-            accuracies = []
-            for e, index, f, b, o in sets:
-                p = unit(np.hstack([f + b, mu * (f - b)]))
-                accuracies.append(accuracy(e, index, unit(np.hstack([p, w * o]))))
-            means[w] = 100 * float(np.mean(accuracies))
-        out[f"mu {mu:g}"] = means
-    return out
+    variants = {f"mu {mu:g}": lambda f, b, m=mu: unit(np.hstack([f + b, m * (f - b)])) for mu in DIRECTION}
+    return sweep(valid_vectors(prompt, static, valid), variants)
 
 
 def main() -> None:
