@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.static import StaticOffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
+from relvec.files import write_json
 from relvec.loading import load_model
 from relvec.prompts import TEMPLATES
 from relvec.recipes import DEFAULT_WEIGHTS, parse_weights, select_weight
@@ -136,7 +136,7 @@ def main() -> None:
         result["direction"] = direction(args.model, static, valid)
     print(json.dumps(result, indent=2), flush=True)
     if args.output:
-        Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_json(args.output, result)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ train split, and those only in the valid split (what ``--train-splits train,vali
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from relvec.data import load_analogy, load_relation_similarity
+from relvec.files import write_json
 
 from _common import parse_with_common
 
@@ -37,7 +36,7 @@ def main() -> None:
         rows[name] = {"pairs": len(pairs), "train": len(pairs & train), "valid only": len(pairs & valid)}
         print(name, rows[name], flush=True)
     if args.output:
-        Path(args.output).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        write_json(args.output, rows)
 
 
 if __name__ == "__main__":

@@ -22,16 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.static import StaticOffsetEncoder
-from relvec.evaluation.analogy import TIE_TOLERANCE
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
+from relvec.files import write_json
 from relvec.loading import load_model
 from relvec.recipes import DEFAULT_WEIGHTS, parse_weights
 
@@ -63,14 +62,7 @@ def fixed(index: int) -> Rule:
 
 def correctness(model: Any, evaluators: list[Any]) -> list[np.ndarray]:
     """Per set, a bool array (questions,) of whether ``model`` answers each question right."""
-    out = []
-    for e in evaluators:
-        flags = []
-        for scores, q in zip(e.score(model), e.questions, strict=True):
-            top = np.flatnonzero(scores >= scores.max() - TIE_TOLERANCE)
-            flags.append(len(top) == 1 and int(top[0]) == q.answer)
-        out.append(np.asarray(flags))
-    return out
+    return [np.asarray(e.correct(model)) for e in evaluators]
 
 
 def cross_validate(flags: list[np.ndarray], rules: dict[str, Rule], repeats: int, seed: int) -> dict[str, Any]:
@@ -112,10 +104,10 @@ def main() -> None:
     for path in args.model:
         prompt = EmbeddingCache(load_model(path), show_progress_bar=False)
         flags = [correctness(HybridEncoder(prompt, static, w, bidirectional=True), valid) for w in weights]
-        full = [100 * float(np.mean([f.mean() for f in fw])) for fw in flags]
-        chosen = {name: weights[rule(np.array(full) / 100)] for name, rule in rules.items()}
+        curve = np.array([np.mean([f.mean() for f in fw]) for fw in flags])  # mean over sets, per weight
+        chosen = {name: weights[rule(curve)] for name, rule in rules.items()}
         cv = cross_validate(flags, rules, args.repeats, seed=0)
-        result["models"][path] = {"valid_mean": full, "chosen_on_all_valid": chosen, "cv": cv}
+        result["models"][path] = {"valid_mean": (100 * curve).tolist(), "chosen_on_all_valid": chosen, "cv": cv}
         print(path, {k: round(v["held_out_mean"], 2) for k, v in cv.items()}, flush=True)
     names = list(rules)
     result["mean_over_models"] = {
@@ -123,7 +115,7 @@ def main() -> None:
     }
     print(json.dumps(result["mean_over_models"], indent=1), flush=True)
     if args.output:
-        Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_json(args.output, result)
 
 
 if __name__ == "__main__":

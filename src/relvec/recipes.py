@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from relvec.config import CONFIG_NAME
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder
@@ -21,6 +22,7 @@ from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import ANALOGY_VALID_SETS, SEMEVAL_VALID, analogy_evaluator
 from relvec.files import read_json, write_json
 from relvec.training import PRESETS, TrainingArguments, train
+from relvec.training.arguments import includes_valid
 from relvec.training.distributed import world
 from relvec.validation import option, split_list
 
@@ -177,11 +179,11 @@ def select_weight(
 
 def check_out_of_sample(model_path: str | Path, select_on: Sequence[str]) -> None:
     """Refuse to choose a weight on SemEval-valid for a saved model that was trained on that split."""
-    side = Path(model_path) / "relvec_config.json"
+    side = Path(model_path) / CONFIG_NAME
     if SEMEVAL_VALID not in select_on or not side.is_file():
         return
     arguments = ((read_json(side) or {}).get("training") or {}).get("arguments") or {}
-    if "valid" in split_list(str(arguments.get("train_splits", "train"))):
+    if includes_valid(arguments.get("train_splits", "train")):
         raise ValueError(
             f"--select-on cannot include {SEMEVAL_VALID}: {model_path} was trained on the SemEval valid split "
             f"(train_splits {arguments['train_splits']!r}), so its questions are in-sample"

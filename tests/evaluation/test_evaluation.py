@@ -47,12 +47,14 @@ def test_accuracy_breakdown_and_single_embedding_per_pair():
     assert len(encoder.calls) == 1
     embedded = encoder.calls[0]
     assert len(embedded) == len(set(map(tuple, embedded))) == 4
+    assert AnalogyEvaluator(questions).correct(FakeEncoder(TABLE)) == [True, False, True]  # per question, in order
 
 
 def test_tie_for_top_is_a_miss():
     # Two choices share the best score; the answer is index 0 as in unshuffled source files.
     questions = [q(("e", "f"), [("g", "h"), ("f", "e"), ("a", "b")], 0)]
     assert AnalogyEvaluator(questions)(FakeEncoder(TABLE))["accuracy"] == 0.0
+    assert AnalogyEvaluator(questions).correct(FakeEncoder(TABLE)) == [False]
     # Identical (constant) embeddings everywhere: every question is a tie, so nothing is right.
     const = FakeEncoder({})
     assert AnalogyEvaluator(questions)(const)["accuracy"] == 0.0

@@ -51,8 +51,7 @@ class AnalogyEvaluator:
         return cls(load_analogy(name_or_path, split, data_dir), name=str(name_or_path), **kwargs)
 
     def __call__(self, model: PairEncoder) -> dict[str, Any]:
-        scores = self.score(model)
-        correct = [_is_correct(s, q.answer) for s, q in zip(scores, self.questions, strict=True)]
+        correct = self.correct(model)
         by_prefix: dict[str, list[bool]] = defaultdict(list)
         for ok, q in zip(correct, self.questions, strict=True):
             by_prefix[q.prefix].append(ok)
@@ -62,6 +61,10 @@ class AnalogyEvaluator:
             "per_prefix": {p: {"accuracy": float(np.mean(v)), "num_questions": len(v)} for p, v in by_prefix.items()},
             "primary_metric": self.primary_metric,
         }
+
+    def correct(self, model: PairEncoder) -> list[bool]:
+        """Per question, whether ``model`` ranks the answer first (a tie at the top counts as wrong)."""
+        return [_is_correct(s, q.answer) for s, q in zip(self.score(model), self.questions, strict=True)]
 
     def pairs(self) -> list[Pair]:
         """The distinct pairs this evaluator embeds (forward direction)."""

@@ -19,6 +19,13 @@ from relvec.validation import TRAINING_RANGES, check_fields, option, split_list
 
 SELECT_ON = ("semeval_valid", "analogy_valid", "last")
 TRAIN_SPLITS = ("train", "valid")
+
+
+def includes_valid(train_splits: Any) -> bool:
+    """Whether a ``train_splits`` value (a comma list) names the data's valid split."""
+    return "valid" in split_list(str(train_splits))
+
+
 A = TypeVar("A", bound="TrainingArguments")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -147,7 +154,7 @@ class TrainingArguments:
     @property
     def trains_on_valid(self) -> bool:
         """Whether the data's valid split is trained on (its SemEval-valid questions are then in-sample)."""
-        return "valid" in split_list(str(self.train_splits))
+        return includes_valid(self.train_splits)
 
     def _check_train_splits(self) -> None:
         names = [n.strip() for n in self.train_splits.split(",")] if isinstance(self.train_splits, str) else []
