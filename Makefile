@@ -31,14 +31,14 @@ install-mpnet: install
 # The quality recipe (RESULTS.md): MPNet + NCE, then the hybrid with MPNet word-vector offsets; test once.
 BEST ?= runs/best-cpu
 best-cpu: install-mpnet
-	$(BIN)/relvec train --threads $(THREADS) --preset best-cpu --output $(BEST) --no-progress
+	$(BIN)/relvec train --threads $(THREADS) --preset best-cpu --output $(BEST) --resume --no-progress
 	$(BIN)/python benchmarks/analogy_table.py --threads $(THREADS) --split test \
 		--model $(BEST) --model $(BEST)/hybrid --output $(BEST)/analogy_test.json
 
 # The main job: fine-tune MiniLM with the quick preset, then compare it with the untuned backbone.
 demo: install
 	$(BIN)/relvec embed --threads $(THREADS) Tokyo:Japan Paris:France barista:coffee baker:bread --output $(VENV)/demo_pairs.npy
-	$(BIN)/relvec train --threads $(THREADS) --preset quick --data semeval2012 --output $(RUN) --no-progress
+	$(BIN)/relvec train --threads $(THREADS) --preset quick --data semeval2012 --output $(RUN) --overwrite --no-progress
 	$(BIN)/relvec eval analogy --threads $(THREADS) --model minilm --model $(RUN) \
 		--datasets sat_full,u2,u4,google,bats --split test --output $(RUN)/analogy_test.json
 

@@ -49,8 +49,10 @@ LAZY_ALLOWED = {
     "matplotlib",
     "pyarrow",
     "ray",
+    "safetensors",
     "sentence_transformers",
     "sklearn",
+    "transformers",
     "wn",
     "yaml",
 }

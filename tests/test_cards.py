@@ -1,6 +1,7 @@
 """Model cards (README.md with YAML metadata) and pushing to the hub, offline."""
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -98,8 +99,8 @@ class FakeApi:
     def create_repo(self, **kwargs):
         self.calls.append(("create_repo", kwargs))
 
-    def upload_folder(self, **kwargs):
-        self.calls.append(("upload_folder", kwargs))
+    def create_commit(self, **kwargs):
+        self.calls.append(("create_commit", kwargs))
         return type("Info", (), {"commit_url": f"https://hub/{kwargs['repo_id']}/commit/1"})()
 
 
@@ -110,8 +111,11 @@ def test_push_sends_the_folder_to_the_repo(tiny_encoder, tmp_path):
     assert url == "https://hub/me/tiny-relvec/commit/1"
     (name, create), (upload_name, upload) = api.calls
     assert name == "create_repo" and create["repo_id"] == "me/tiny-relvec" and create["private"] is True
-    assert upload_name == "upload_folder" and upload["folder_path"] == str(folder)
-    assert upload["repo_id"] == "me/tiny-relvec" and ".tmp-*" in upload["ignore_patterns"]
+    assert upload_name == "create_commit" and upload["repo_id"] == "me/tiny-relvec"
+    sent = {op.path_in_repo for op in upload["operations"]}
+    assert "relvec_config.json" in sent and all(
+        Path(op.path_or_fileobj).is_relative_to(folder) for op in upload["operations"]
+    )
     with pytest.raises(ValueError, match="USER/NAME"):
         push_to_hub(folder, "no-slash", api=api)
     with pytest.raises(ValueError, match="not a saved relvec folder"):
@@ -138,7 +142,7 @@ def test_classifier_folder_can_be_pushed(tmp_path):
     (folder / "relvec_classifier.json").write_text(json.dumps({"format_version": 1}))
     api = FakeApi()
     push_to_hub(folder, "me/clf", api=api)
-    assert api.calls[1][1]["folder_path"] == str(folder)
+    assert [op.path_in_repo for op in api.calls[1][1]["operations"]] == ["relvec_classifier.json"]
     assert yaml.safe_load("a: 1") == {"a": 1}
 
 

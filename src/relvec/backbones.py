@@ -8,11 +8,13 @@ downloaded.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = "sentence-transformers/all-mpnet-base-v2"
@@ -92,3 +94,45 @@ def _model_root(folder: Path) -> Path:
         if (config.parent / "tokenizer_config.json").exists() or any(config.parent.glob("*.safetensors")):
             return config.parent
     return folder
+
+
+# Files in which transformers looks for ``auto_map`` (custom model / tokenizer classes shipped as Python).
+_CODE_MAP_FILES = ("config.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json")
+
+
+def refuse_remote_code(source: str | Path) -> None:
+    """Refuse a local folder that names its own Python classes (``auto_map``): relvec never runs a folder's code."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    for name in _CODE_MAP_FILES:
+        path = folder / name
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # absent or unreadable: transformers reports it, naming the file
+        if isinstance(data, dict) and "auto_map" in data:
+            raise ValueError(
+                f"{path}: names custom code (auto_map); relvec never runs code from a model folder "
+                "(trust_remote_code=False): remove auto_map or use a standard architecture"
+            )
+
+
+def load_backbone(source: str | Path, local_files_only: bool, **model_kwargs: Any) -> tuple[Any, Any]:
+    """``(AutoModel, AutoTokenizer)`` of ``source``, never with remote code: every loader of relvec goes here."""
+    if model_kwargs.pop("trust_remote_code", False):
+        raise ValueError("trust_remote_code=True is not supported: relvec never runs code from a model folder")
+    refuse_remote_code(source)
+    from transformers import AutoModel, AutoTokenizer
+
+    options = {"local_files_only": local_files_only, "trust_remote_code": False}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source), **options)
+        model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise ValueError(
+                f"{source}: needs custom code to load; relvec never runs it (trust_remote_code=False)"
+            ) from None
+        raise
+    return model, tokenizer

@@ -28,7 +28,7 @@ import torch
 
 from relvec.data.base import iter_jsonl
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
-from relvec.loading import load_model, model_identity, same_model
+from relvec.loading import load_model, model_identity, reference_for, same_model
 from relvec.text import word_problem
 
 MANIFEST = "manifest.json"
@@ -180,7 +180,13 @@ def _check_manifest(output: Path, model: str, rows: int, shard_size: int) -> dic
     """Write the manifest of a new output folder, or check that a rerun's settings match it."""
     loaded = load_model(model)
     identity = model_identity(loaded)
-    manifest = {"model": model, "identity": identity, "rows": rows, "shard_size": shard_size, "format_version": 1}
+    manifest = {
+        "model": model,
+        "identity": {**identity, **reference_for(model, output)},
+        "rows": rows,
+        "shard_size": shard_size,
+        "format_version": 1,
+    }
     path = output / MANIFEST
     if path.is_file():
         old = read_json(path)

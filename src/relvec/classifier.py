@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from relvec.data import LexicalExample
 from relvec.encoders.base import validate_pairs
 from relvec.evaluation.classification import DEFAULT_CONFIG, grid_configurations, pair_features, select_best
 from relvec.evaluation.mlp_grid import TorchMLPGrid, predict_logits
-from relvec.files import FileFormatError, read_json, short_repr, write_dir, write_json
-from relvec.loading import load_model, model_identity, same_model
+from relvec.files import FileFormatError, read_json, read_safetensors, short_repr, write_dir, write_json
+from relvec.loading import load_named_model, localize, model_identity, reference_for, same_model
 from relvec.precision import resolve_precision
 from relvec.version import __version__
 
@@ -77,6 +77,11 @@ class RelationClassifier:
         ``valid``, the paper's grid is searched on it, else the default configuration is trained."""
         train_items, valid_items = _examples(train, "train"), _examples(valid, "valid") if valid else None
         labels = sorted({e.relation for e in train_items})
+        for i, e in enumerate(train_items):
+            if label_problem(e.relation):
+                raise ValueError(
+                    f"train record {i}: relation label {short_repr(e.relation)} {label_problem(e.relation)}"
+                )
         if len(labels) < 2:
             raise ValueError(f"the training data needs at least two relations, got {labels}")
         unseen = sorted({e.relation for e in valid_items or []} - set(labels))
@@ -119,7 +124,7 @@ class RelationClassifier:
             "relvec_version": __version__,
             "labels": self.labels,
             "config": self.config,
-            "embedding_model": self.identity,
+            "embedding_model": {**self.identity, **reference_for(str(self.identity.get("name", "")), directory)},
         }
 
         def write(staging: Path) -> None:
@@ -135,19 +140,23 @@ class RelationClassifier:
         the embedding model it was fitted on."""
         folder = Path(directory)
         info = read_classifier_config(folder)
-        identity = info["embedding_model"]
+        identity = localize(info["embedding_model"], folder)
         if model is None:
-            model = load_model(identity["name"], **load_kwargs)
+            model = load_named_model(identity, folder, **load_kwargs)
         if not same_model(model_identity(model), identity):
             raise ValueError(
                 f"{folder} was fitted on embedding model {short_repr(identity.get('name'))} "
                 f"({identity.get('embedding_dim')} dimensions); {short_repr(getattr(model, 'name_or_path', model))} "
                 "embeds pairs differently (its fingerprint differs), so its predictions would be meaningless"
             )
-        tensors = load_file(str(folder / CLASSIFIER_WEIGHTS))
+        tensors = read_safetensors(folder / CLASSIFIER_WEIGHTS)
         missing = [n for n in _PARAM_NAMES if n not in tensors]
         if missing:
             raise FileFormatError(f"{folder / CLASSIFIER_WEIGHTS}: missing tensors {missing}")
+        for name in _PARAM_NAMES:
+            tensor = tensors[name]
+            if tensor.dtype != torch.float32 or not bool(torch.isfinite(tensor).all()):
+                raise FileFormatError(f"{folder / CLASSIFIER_WEIGHTS}: tensor {name!r} must be finite float32")
         return cls(model, info["labels"], [tensors[n] for n in _PARAM_NAMES], info["config"], identity)
 
 
@@ -163,7 +172,22 @@ def read_classifier_config(folder: str | Path) -> dict[str, Any]:
     for key, kind in (("labels", list), ("config", dict), ("embedding_model", dict)):
         if not isinstance(info.get(key), kind):
             raise FileFormatError(f"{path}: field {key!r} must be a {kind.__name__}")
+    for i, label in enumerate(info["labels"]):
+        problem = "is not a string" if not isinstance(label, str) else label_problem(label)
+        if problem:
+            raise FileFormatError(f"{path}: label {i} ({short_repr(label)}) {problem}")
+    if len(set(info["labels"])) != len(info["labels"]):
+        raise FileFormatError(f"{path}: labels repeat")
     return info
+
+
+def label_problem(label: str) -> str | None:
+    """Why ``label`` cannot be a relation label (empty, or control characters that would forge output lines)."""
+    if not label.strip():
+        return "is empty"
+    if not label.isprintable():
+        return "holds a control character (newline, tab, …)"
+    return None
 
 
 def _examples(records: Sequence[Any] | None, split: str) -> list[LexicalExample]:

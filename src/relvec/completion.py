@@ -107,7 +107,7 @@ class VocabularyVectors:
         """Look every word up once (or read the result from ``cache_dir``, keyed by vectors and vocabulary)."""
         words = list(dict.fromkeys(vocabulary))
         key = hashlib.sha256(json.dumps([str(getattr(vectors, "name", "")), words]).encode()).hexdigest()[:24]
-        cached = _read_cache(Path(cache_dir), key) if cache_dir else None
+        cached = _read_cache(Path(cache_dir), key, int(vectors.dim)) if cache_dir else None
         if cached is not None:
             return cached
         vectors.prefetch(words)
@@ -133,13 +133,28 @@ class VocabularyVectors:
         return (np.asarray(v, dtype=np.float64) / np.linalg.norm(v)).astype(np.float32)
 
 
-def _read_cache(folder: Path, key: str) -> VocabularyVectors | None:
-    meta, matrix = folder / f"{key}.json", folder / f"{key}.npy"
-    if not (meta.is_file() and matrix.is_file()):
+def _digest(matrix: np.ndarray, words: Sequence[str]) -> str:
+    """One hash of the rows and the words in order: a reordered, edited or swapped entry does not match."""
+    digest = hashlib.sha256(json.dumps(list(words), ensure_ascii=False).encode())
+    digest.update(np.ascontiguousarray(matrix, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def _read_cache(folder: Path, key: str, dim: int) -> VocabularyVectors | None:
+    """A cache entry that checks out (shape, finite values, hash of words and rows), else None (rebuilt)."""
+    meta, matrix_path = folder / f"{key}.json", folder / f"{key}.npy"
+    if not (meta.is_file() and matrix_path.is_file()):
         return None
     try:
-        words = read_json(meta)["words"]
-        return VocabularyVectors(words, np.load(matrix, allow_pickle=False))
+        info = read_json(meta)
+        words, matrix = info["words"], np.load(matrix_path, allow_pickle=False)
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            return None
+        if matrix.dtype != np.float32 or matrix.shape != (len(words), dim) or not np.isfinite(matrix).all():
+            return None
+        if info.get("sha256") != _digest(matrix, words):
+            return None
+        return VocabularyVectors(words, matrix)
     except (ValueError, KeyError, TypeError, OSError):
         return None  # a damaged cache entry is rebuilt, never trusted
 
@@ -147,7 +162,8 @@ def _read_cache(folder: Path, key: str) -> VocabularyVectors | None:
 def _write_cache(folder: Path, key: str, vectors: VocabularyVectors) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_file(folder / f"{key}.npy", lambda p: np.save(p, vectors.matrix, allow_pickle=False))
-    write_json(folder / f"{key}.json", {"words": vectors.words})  # written last: it marks the entry complete
+    info = {"words": vectors.words, "sha256": _digest(vectors.matrix, vectors.words)}
+    write_json(folder / f"{key}.json", info)  # written last: it marks the entry complete
 
 
 # ---------------------------------------------------------------------------- word-vector arithmetic

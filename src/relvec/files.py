@@ -139,6 +139,7 @@ def write_dir(target: str | Path, write: Callable[[Path], Any]) -> Path:
     finds) or the new one.
     """
     target = Path(target)
+    refuse_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(target)
     tmp.mkdir()
@@ -154,6 +155,26 @@ def write_dir(target: str | Path, write: Callable[[Path], Any]) -> Path:
     if old.exists():
         _rmtree(old)
     return target
+
+
+def refuse_file(target: Path) -> None:
+    """A folder never replaces an existing file (or link): that file may be the user's data."""
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise FileExistsError(f"{target}: an existing file is in the way of the output folder; choose another path")
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise FileExistsError(f"{parent}: an existing file is in the way of the output folder; choose another path")
+
+
+def portable_paths(data: dict[str, Any], keys: Sequence[str] = ("output_dir", "data_dir")) -> dict[str, Any]:
+    """``data`` with the absolute paths under ``keys`` cut to their last part: files meant to be shared
+    never record a machine's folders."""
+    out = dict(data)
+    for key in keys:
+        value = out.get(key)
+        if isinstance(value, str) and Path(value).is_absolute():
+            out[key] = Path(value).name
+    return out
 
 
 def move_contents(source: Path, target: Path, last: Sequence[str] = ()) -> None:
@@ -176,6 +197,7 @@ def save_into(target: str | Path, write: Callable[[Path], Any], last: Sequence[s
     fills a temporary sibling folder, whose entries are then renamed into ``target`` one by one
     (``last`` as in :func:`move_contents`). Other files already in ``target`` stay."""
     target = Path(target)
+    refuse_file(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     sweep_siblings(target)  # a killed earlier save's staging folder
     staging = _temp_name(target)
@@ -256,12 +278,31 @@ def verify_manifest(folder: Path) -> dict[str, Any] | None:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         return None
     for name, expected in manifest["files"].items():
-        file = folder / name
+        file = inside(folder, name)
+        if file is None or not isinstance(expected, dict):
+            return None  # a manifest naming anything outside its folder is not trusted, nor read further
         if not file.is_file() or file.stat().st_size != expected.get("size"):
             return None
         if file_digest(file) != expected.get("sha256"):
             return None
     return manifest
+
+
+def inside(folder: Path, name: str) -> Path | None:
+    """``folder / name`` when ``name`` is a plain relative name inside ``folder`` (no ``..``, no absolute
+    path, no link on the way), else None."""
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        return None
+    relative = Path(name)
+    if relative.is_absolute() or any(part in ("..", "") for part in relative.parts) or relative.anchor:
+        return None
+    path = folder / relative
+    current = folder
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            return None
+    return path
 
 
 def find_complete(target: Path) -> list[Path]:
@@ -284,6 +325,21 @@ def read_json(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+
+
+def read_safetensors(path: str | Path) -> dict[str, Any]:
+    """The tensors of a safetensors file (torch); a damaged or missing file names itself in one line."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, ValueError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileFormatError(f"{path}: not a readable safetensors file ({short_repr(first, 120)})") from None
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:

@@ -23,7 +23,7 @@ from relvec.data import (
     load_relation_similarity,
 )
 from relvec.encoders.base import Pair, validate_pairs
-from relvec.encoders.loading import model_identity, same_model
+from relvec.encoders.loading import localize, model_identity, reference_for, same_model
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
 
 INDEX_FORMAT_VERSION = 1
@@ -149,7 +149,7 @@ class RelationIndex:
         if len(first) != len(pairs):  # the index holds distinct pairs; keep each pair's first row
             rows = np.fromiter(first.values(), dtype=np.int64)
             pairs, vectors = list(first), vectors[rows]
-        return cls(pairs, vectors, manifest["identity"], backend)
+        return cls(pairs, vectors, localize(manifest["identity"], directory), backend)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:
@@ -160,7 +160,7 @@ class RelationIndex:
             "size": len(self),
             "dim": int(self.vectors.shape[1]),
             "backend": self.backend,
-            "model": self.identity,
+            "model": {**self.identity, **reference_for(str(self.identity.get("name", "")), directory)},
         }
 
         def write(staging: Path) -> None:
@@ -192,7 +192,7 @@ class RelationIndex:
             vectors = np.load(directory / _VECTORS_FILE, allow_pickle=False)
         except ValueError as exc:  # a pickled object array, or not an .npy file
             raise FileFormatError(f"{directory / _VECTORS_FILE}: not a plain .npy matrix ({exc})") from None
-        return cls(pairs, vectors, meta["model"], backend or meta.get("backend", "exact"))
+        return cls(pairs, vectors, localize(meta["model"], directory), backend or meta.get("backend", "exact"))
 
 
 def choose_backend(size: int) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from relvec.classifier import RelationClassifier
 from relvec.cli.common import (
+    json_line,
     load_model_from_args,
     model_args,
     parse_pair_argument,
+    printable,
     progress,
     read_pairs_file,
 )
@@ -79,7 +80,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         best = int(row.argmax())
         if args.json:
             scores = {label: round(float(p), 4) for label, p in zip(classifier.labels, row, strict=True)}
-            print(json.dumps({"head": head, "tail": tail, "label": classifier.labels[best], "probabilities": scores}))
+            print(json_line({"head": head, "tail": tail, "label": classifier.labels[best], "probabilities": scores}))
         else:
-            print(f"{head}:{tail}\t{classifier.labels[best]}\t{row[best]:.3f}")
+            print(f"{printable(head)}:{printable(tail)}\t{printable(classifier.labels[best])}\t{row[best]:.3f}")
     return 0

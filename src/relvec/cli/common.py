@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,3 +98,23 @@ def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
     if not pairs:
         raise DataFormatError(f"{path}: no pairs")
     return pairs
+
+
+def json_line(value: Any) -> str:
+    """One line of strict JSON: a non-finite number (NaN, inf) becomes null, never invalid JSON."""
+    return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one line of tab-separated output: control characters (newline, tab, …) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

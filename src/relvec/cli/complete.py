@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
-from relvec.cli.common import check_words, load_model_from_args, model_args, parse_pair_argument
+from relvec.cli.common import check_words, json_line, load_model_from_args, model_args, parse_pair_argument
 from relvec.completion import (
     DEFAULT_CANDIDATES,
     DEFAULT_VOCAB_SIZE,
@@ -71,7 +70,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
             rows = [
                 {"word": x.word, "score": round(x.score, 4), "offset_score": round(x.offset_score, 4)} for x in found
             ]
-            print(json.dumps({"query": [*pair, c], "completions": rows}, ensure_ascii=False))
+            print(json_line({"query": [*pair, c], "completions": rows}))
             continue
         print(f"{pair[0]} : {pair[1]} :: {c} : ?")
         for rank, x in enumerate(found, start=1):

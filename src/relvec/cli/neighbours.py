@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from relvec.cli.common import (
+    json_line,
     load_model_from_args,
     model_args,
     parse_pair_argument,
     progress,
     read_pairs_file,
 )
+from relvec.loading import load_named_model
 from relvec.search import BACKENDS, DATA_SOURCES, RelationIndex, dataset_pairs
 from relvec.validation import split_list
 
@@ -68,12 +69,15 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
         return 0
     queries = [parse_pair_argument(p) for p in args.pairs]
     index = RelationIndex.load(args.index, backend=args.backend)
-    model = load_model_from_args(args, args.model or index.identity.get("name"))
+    if args.model:
+        model = load_model_from_args(args)
+    else:  # the model the index names, from this machine only
+        model = load_named_model(index.identity, args.index, template=args.template, pooling=args.pooling)
     results = index.query(model, queries, k=args.k)
     for query, found in zip(queries, results, strict=True):
         if args.json:
             rows = [{"head": n.pair[0], "tail": n.pair[1], "score": round(n.score, 4)} for n in found]
-            print(json.dumps({"query": list(query), "neighbours": rows}, ensure_ascii=False))
+            print(json_line({"query": list(query), "neighbours": rows}))
             continue
         print(f"{query[0]}:{query[1]}")
         for rank, n in enumerate(found, start=1):

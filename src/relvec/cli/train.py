@@ -15,6 +15,7 @@ import torch
 
 from relvec.cli.arguments import add_dataclass_arguments, values_given
 from relvec.cli.common import progress
+from relvec.files import refuse_file
 from relvec.recipes import RecipeArguments, train_recipe
 from relvec.training import finished_run
 from relvec.training.distributed import init_from_environment, world
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON or YAML file of training arguments")
     parser.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="train again into a folder that holds a finished run (replaces it)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--show-config", action="store_true", help="print the resolved arguments as JSON and exit")
     parser.add_argument(
@@ -106,8 +110,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.show_config:
         print(json.dumps(arguments.to_dict(), indent=2))
         return 0
-    done = finished_run(Path(arguments.output_dir)) if args.resume else None
-    if done is not None:
+    refuse_file(Path(arguments.output_dir))
+    done = finished_run(Path(arguments.output_dir)) if Path(arguments.output_dir).is_dir() else None
+    if done is not None and not args.resume and not args.overwrite:
+        raise ValueError(
+            f"--output {arguments.output_dir} holds a finished run; pass --overwrite to train over it, "
+            "--resume to keep it, or choose another --output"
+        )
+    if done is not None and args.resume:
         print(
             f"{arguments.output_dir}: training already finished (best epoch {done.get('best_epoch')}); "
             "nothing to resume",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
@@ -29,7 +29,7 @@ from relvec.encoders.base import validate_pairs
 from relvec.encoders.card_text import hybrid_card
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder, read_static_config
-from relvec.files import save_into, write_json
+from relvec.files import read_safetensors, save_into, write_json
 from relvec.version import __version__
 
 HYBRID_MODEL_TYPE = "hybrid"
@@ -212,7 +212,7 @@ class HybridEncoder:
         if config.get("projection"):
             if weight is not None:
                 raise ValueError(f"{directory} has a projection learned for its own weight; it takes no other")
-            projection = load_file(str(directory / str(config["projection"])))["projection"]
+            projection = read_safetensors(directory / str(config["projection"]))["projection"]
         return cls(prompt, static, chosen, str(directory), bidirectional=bidirectional, projection=projection)
 
 

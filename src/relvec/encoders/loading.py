@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from relvec.backbones import DEFAULT_BACKBONE
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
+from relvec.files import short_repr
 
 # Pairs whose embeddings fingerprint a model (used to check that an index matches its model).
 PROBE_PAIRS = (("paris", "france"), ("baker", "bread"), ("puppy", "dog"), ("hot", "cold"))
@@ -28,10 +30,12 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
       or a saved static-offset or hybrid folder; ``HYBRID_FOLDER@WEIGHT`` reads a saved hybrid at another weight.
     """
     text = str(spec)
+    if Path(text).is_dir():  # a folder that exists wins over every spec syntax (``offset:``, ``@WEIGHT``)
+        return _load_folder(text, template, pooling, **kwargs)
     kind, _, rest = text.partition(":")
     if kind == "offset":
         _no_prompt_options("offset", template, pooling)
-        return StaticOffsetEncoder.from_pretrained(rest or GLOVE_NAME)
+        return StaticOffsetEncoder.from_pretrained(rest or GLOVE_NAME, bool(kwargs.get("local_files_only")))
     if kind == "vanilla":
         model = RelationEncoder.from_pretrained(rest or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
         if model.config.training:
@@ -42,16 +46,14 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
         inner, weight = _split_weight(rest)
         prompt = load_model(inner or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
         return HybridEncoder(prompt, StaticOffsetEncoder.from_pretrained(GLOVE_NAME), weight, name_or_path=text)
-    if Path(text).is_dir() and read_static_config(text) is not None:
-        _no_prompt_options(text, template, pooling)
-        return StaticOffsetEncoder.from_pretrained(text)
-    if Path(text).is_dir() and read_hybrid_config(text) is not None:
-        return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
     folder, weight = _split_weight(text)
     if folder != text and Path(folder).is_dir() and read_hybrid_config(folder) is not None:
         model = HybridEncoder.from_pretrained(folder, weight, template=template, pooling=pooling, **kwargs)
         model.name_or_path = text
         return model
+    missing = missing_local_path(text)
+    if missing:
+        raise FileNotFoundError(f"{text}: no such folder ({missing} does not exist)")
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
 
 
@@ -69,6 +71,68 @@ def _split_weight(text: str) -> tuple[str, float]:
 def _no_prompt_options(name: str, template: str | None, pooling: str | None) -> None:
     if template is not None or pooling is not None:
         raise ValueError(f"{name} is a static-offset model: --template / --pooling do not apply")
+
+
+def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
+    if read_static_config(text) is not None:
+        _no_prompt_options(text, template, pooling)
+        return StaticOffsetEncoder.from_pretrained(text)
+    if read_hybrid_config(text) is not None:
+        return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+    return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+
+
+def missing_local_path(text: str) -> str | None:
+    """For a name that can only be a local path (``./x``, ``/x``, ``~/x``, ``a/b/c``, or ``runs/x`` where
+    ``runs`` exists here), its first part that does not exist; None for anything a hub id could be."""
+    if Path(text).exists():
+        return None
+    path = Path(text).expanduser()
+    parts = Path(text).parts
+    hub_like = len(parts) == 2 and not text.startswith((".", "/", "~")) and not Path(parts[0]).exists()
+    if hub_like or (len(parts) < 2 and not text.startswith((".", "/", "~"))):
+        return None
+    for candidate in [*reversed(path.parents), path]:
+        if not candidate.exists():
+            return str(candidate)
+    return None
+
+
+def reference_for(name: str, saved_folder: str | Path) -> dict[str, str]:
+    """How a file saved in ``saved_folder`` names its model: ``name`` (never an absolute machine path)
+    and, for a local folder, ``path`` relative to ``saved_folder``, so it resolves from any working directory."""
+    if not Path(name).exists():
+        return {"name": name}
+    target = Path(name).resolve()
+    shown = target.name if Path(name).is_absolute() else name
+    return {"name": shown, "path": os.path.relpath(target, Path(saved_folder).resolve())}
+
+
+def localize(identity: dict[str, Any], saved_folder: str | Path) -> dict[str, Any]:
+    """A saved identity made usable here: a ``path`` that resolves (relative to ``saved_folder``) becomes the name."""
+    out = dict(identity)
+    relative = out.pop("path", None)
+    if isinstance(relative, str) and relative and not Path(relative).is_absolute():
+        candidate = Path(saved_folder) / relative
+        if candidate.is_dir():
+            out["name"] = os.path.normpath(candidate)
+    return out
+
+
+def load_named_model(identity: dict[str, Any], saved_folder: str | Path, **kwargs: Any) -> Any:
+    """Load the model a saved file names (see :func:`localize`), from this machine only: a local folder,
+    an installed backbone or a baseline. Nothing a file names is downloaded."""
+    name = localize(identity, saved_folder).get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{saved_folder}: names no embedding model; pass --model")
+    try:
+        return load_model(name, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{saved_folder} names model {short_repr(name)}, which is not on this machine "
+            f"({short_repr(str(exc).splitlines()[0], 80)}); relvec never downloads what a saved file names: "
+            "pass --model PATH_OR_ID"
+        ) from None
 
 
 def model_identity(model: Any) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from relvec.backbones import DEFAULT_BACKBONE, canonical_name, local_path
+from relvec.backbones import DEFAULT_BACKBONE, canonical_name, load_backbone, local_path
 from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.encoders.base import Pair, validate_pairs
@@ -107,8 +107,7 @@ class RelationEncoder(nn.Module):
         saved = load_saved_config(source, local_files_only)
         local_files_only = local_files_only or Path(source).is_dir()
         check_tokenizer_files(source)
-        backbone = AutoModel.from_pretrained(source, local_files_only=local_files_only, **model_kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+        backbone, tokenizer = load_backbone(source, local_files_only, **model_kwargs)
         if saved is None:
             saved = config_from_relbert(backbone) or RelvecConfig(backbone=name)
         if saved.prompt and template is not None and resolve_template(template) != saved.template:

@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from relvec.config import CONFIG_NAME, RelvecConfig
-from relvec.files import short_repr
+from relvec.files import read_safetensors, short_repr
 from relvec.prompts import PromptShape
 
 PROMPT_ENCODER_FILE = "prompt_encoder.safetensors"
@@ -52,7 +51,7 @@ def load_prompt_encoder(folder: Path, config: RelvecConfig, backbone: PreTrained
         raise ValueError(f"{folder} has a P-tuning prompt but no {PROMPT_ENCODER_FILE}")
     shape = PromptShape.parse(config.prompt["shape"])
     encoder = PromptEncoder(shape.num_triggers, int(backbone.config.hidden_size))
-    encoder.load_state_dict(load_file(str(path)))
+    encoder.load_state_dict(read_safetensors(path))
     return encoder
 
 

@@ -119,13 +119,16 @@ class StaticOffsetEncoder:
         return self.vectors.dim
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path = GLOVE_NAME) -> StaticOffsetEncoder:
+    def from_pretrained(
+        cls, name_or_path: str | Path = GLOVE_NAME, local_files_only: bool = False
+    ) -> StaticOffsetEncoder:
         """``glove-6b-50d`` (the PyPI package), ``encoder:BACKBONE`` (word vectors from a sentence
         encoder, see :mod:`relvec.encoders.word_vectors`) or a folder written by :meth:`save_pretrained`."""
         if str(name_or_path) == GLOVE_NAME:
             return cls(WordVectors.glove(), name_or_path=f"offset:{GLOVE_NAME}")
         if is_encoder_spec(str(name_or_path)):
-            return cls(EncoderWordVectors.from_spec(str(name_or_path)), name_or_path=f"offset:{name_or_path}")
+            vectors = EncoderWordVectors.from_spec(str(name_or_path), local_files_only=local_files_only)
+            return cls(vectors, name_or_path=f"offset:{name_or_path}")
         folder = Path(name_or_path)
         config = read_static_config(folder)
         if config is None:

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
 
-from relvec.backbones import canonical_name, local_path
+from relvec.backbones import canonical_name, load_backbone, local_path
 from relvec.pooling import masked_mean
 from relvec.precision import autocast, resolve_precision
 
@@ -52,8 +51,8 @@ class EncoderWordVectors:
         self.name = ENCODER_PREFIX + self.backbone
         local_only = local_files_only or Path(source).is_dir()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-            self.model = AutoModel.from_pretrained(source, local_files_only=local_only).eval()
+            self.model, self.tokenizer = load_backbone(source, local_only)
+            self.model.eval()
         except OSError as exc:
             if not local_files_only:
                 raise

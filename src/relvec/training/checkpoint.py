@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from relvec.files import (
     FileFormatError,
     create,
     find_complete,
     read_json,
+    read_safetensors,
     remove,
     rename,
     sweep_temporaries,
@@ -172,7 +173,7 @@ def recover_checkpoint(output_dir: Path) -> tuple[Path, dict[str, Any]] | None:
 
 def load_extra(folder: Path, state: dict[str, Any]) -> Any:
     """The optimiser/scheduler/loss/RNG state of a checkpoint (safetensors + JSON; nothing unpickled)."""
-    return unflatten_state(state.get("extra"), load_file(str(folder / OPTIMIZER_FILE)))
+    return unflatten_state(state.get("extra"), read_safetensors(folder / OPTIMIZER_FILE))
 
 
 def finished_run(output_dir: Path) -> dict[str, Any] | None:

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from relvec.data import (
@@ -40,7 +39,17 @@ from relvec.data import (
 from relvec.encoders.prompt import RelationEncoder
 from relvec.evaluation import AnalogyEvaluator, Evaluator
 from relvec.evaluation.suite import analogy_valid_evaluator
-from relvec.files import FileFormatError, remove, sweep_siblings, sweep_temporaries, write_json, write_text
+from relvec.files import (
+    FileFormatError,
+    portable_paths,
+    read_safetensors,
+    refuse_file,
+    remove,
+    sweep_siblings,
+    sweep_temporaries,
+    write_json,
+    write_text,
+)
 from relvec.losses import build_loss
 from relvec.precision import resolve_precision
 from relvec.training.arguments import TrainingArguments
@@ -172,6 +181,7 @@ class Trainer:
         With ``resume``, a finished run is returned as saved, and an interrupted one continues from its
         newest complete checkpoint; the result equals an uninterrupted run's.
         """
+        refuse_file(self.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if resume and (finished := self._already_finished()) is not None:
             return finished
@@ -334,7 +344,7 @@ class Trainer:
             return 0
         folder, state = found
         self._check_arguments(state["args"], folder)
-        self.model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+        self.model.load_state_dict(read_safetensors(folder / WEIGHTS_FILE))
         extra = load_extra(folder, state)
         self.optimizer.load_state_dict(extra["optimizer"])
         self.scheduler.load_state_dict(extra["scheduler"])
@@ -375,7 +385,7 @@ class Trainer:
         if state is None:
             raise FileFormatError(f"{folder}: the checkpoint of the last epoch is incomplete")
         metadata = {
-            "arguments": self.args.to_dict(),
+            "arguments": portable_paths(self.args.to_dict()),
             "best_epoch": self.best["epoch"] if self.best else None,
             "baseline": self.baseline,
             "history": self.history,
@@ -386,7 +396,7 @@ class Trainer:
             metadata["best_epoch"] = None
             metadata["average"] = {"epochs": self.averaged, **self._validate()}
         elif (best := best_weights_file(folder, state)).name != WEIGHTS_FILE:
-            self.model.load_state_dict(load_file(str(best)))
+            self.model.load_state_dict(read_safetensors(best))
         self.model.save_pretrained(self.output_dir, training=metadata)
         plot_training(self._read_log(), self.history, self.output_dir / PLOT_FILE, self.baseline, self.metric)
         write_json(self.output_dir / HISTORY_FILE, {**metadata, "complete": True})
