@@ -79,7 +79,9 @@ def test_save_load_round_trip_and_identity_check(data, tmp_path):
         model, splits["train"], splits["valid"], grid={"learning_rate_init": [1e-3], "hidden_layer_sizes": [20]}
     )
     folder = clf.save_pretrained(tmp_path / "clf")
-    assert sorted(p.name for p in folder.iterdir()) == sorted([CLASSIFIER_CONFIG, "classifier.safetensors"])
+    names = sorted([CLASSIFIER_CONFIG, "classifier.safetensors", "README.md"])
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert "relation classifier" in (folder / "README.md").read_text()
     pairs = [(e.head, e.tail) for e in splits["test"][:7]]
     loaded = RelationClassifier.from_pretrained(folder, model=model)
     np.testing.assert_allclose(loaded.predict_proba(pairs), clf.predict_proba(pairs), atol=1e-6)

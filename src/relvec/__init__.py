@@ -1,17 +1,27 @@
-"""relvec: relation embeddings for word pairs."""
+"""relvec: relation embeddings for word pairs.
 
-from relvec.config import RelvecConfig
-from relvec.encoders import HybridEncoder, StaticOffsetEncoder, load_model
-from relvec.encoders.prompt import RelationEncoder
-from relvec.prompts import TEMPLATES
+The public names are imported on first use, so the command line starts without loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from relvec.version import __version__
 
-__all__ = [
-    "TEMPLATES",
-    "HybridEncoder",
-    "RelationEncoder",
-    "RelvecConfig",
-    "StaticOffsetEncoder",
-    "__version__",
-    "load_model",
-]
+_EXPORTS = {
+    "TEMPLATES": "relvec.prompts",
+    "HybridEncoder": "relvec.encoders.hybrid",
+    "RelationEncoder": "relvec.encoders.prompt",
+    "RelvecConfig": "relvec.config",
+    "StaticOffsetEncoder": "relvec.encoders.static",
+    "load_model": "relvec.encoders.loading",
+}
+__all__ = [*sorted(_EXPORTS), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'relvec' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

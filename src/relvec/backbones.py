@@ -129,6 +129,11 @@ def load_backbone(source: str | Path, local_files_only: bool, **model_kwargs: An
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source), **options)
         model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
+    except OSError as exc:
+        if Path(source).is_dir():
+            raise
+        first = " ".join(str(exc).split())[:100]
+        raise OSError(f"{source}: no local folder of that name, and no hub copy could be loaded ({first})") from None
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
             raise ValueError(

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from relvec.cards import CARD_MARK, write_card
 from relvec.data import LexicalExample
 from relvec.encoders.base import validate_pairs
 from relvec.evaluation.classification import DEFAULT_CONFIG, grid_configurations, pair_features, select_best
@@ -130,6 +131,7 @@ class RelationClassifier:
         def write(staging: Path) -> None:
             tensors = dict(zip(_PARAM_NAMES, self.params, strict=True))
             save_file(tensors, str(staging / CLASSIFIER_WEIGHTS))
+            write_card(staging, directory, classifier_card(self, Path(directory)))
             write_json(staging / CLASSIFIER_CONFIG, info)
 
         return write_dir(directory, write)
@@ -158,6 +160,52 @@ class RelationClassifier:
             if tensor.dtype != torch.float32 or not bool(torch.isfinite(tensor).all()):
                 raise FileFormatError(f"{folder / CLASSIFIER_WEIGHTS}: tensor {name!r} must be finite float32")
         return cls(model, info["labels"], [tensors[n] for n in _PARAM_NAMES], info["config"], identity)
+
+
+def describe(classifier: RelationClassifier) -> str:
+    """One readable line: labels, validation score and the chosen MLP."""
+    labels = ", ".join(classifier.labels[:8]) + (", …" if len(classifier.labels) > 8 else "")
+    config = classifier.config
+    score = config.get("valid_f1_micro")
+    shown = "no validation data" if score is None else f"valid micro-F1 {100 * score:.1f}"
+    mlp = f"MLP {config.get('hidden_layer_sizes')} hidden, learning rate {config.get('learning_rate_init')}"
+    return f"{len(classifier.labels)} labels ({labels}); {shown}; {mlp}, {config.get('epochs', '?')} epochs"
+
+
+def classifier_card(classifier: RelationClassifier, directory: Path) -> str:
+    """The ``README.md`` of a saved classifier folder: what it labels, with what, and how to use it."""
+    name = str(classifier.identity.get("name", "?"))
+    lines = [
+        "---",
+        "library_name: relvec",
+        "tags: [relvec, relation-classification, word-pairs]",
+        "pipeline_tag: text-classification",
+        "---",
+        "",
+        CARD_MARK,
+        f"# {directory.name}",
+        "",
+        f"A relvec relation classifier: an MLP over the relation embeddings of `{name}` "
+        f"({classifier.identity.get('embedding_dim')} dimensions) that labels a word pair (head, tail) with one of "
+        f"{len(classifier.labels)} relations: {', '.join(f'`{x}`' for x in classifier.labels)}.",
+        "",
+        f"Fitted: {describe(classifier)}.",
+        "",
+        "## Usage",
+        "",
+        f"`relvec classify predict {directory.name} cat:animal wheel:car` (add `--json` for every probability).",
+        "",
+        "```python",
+        "from relvec.classifier import RelationClassifier",
+        "",
+        f'classifier = RelationClassifier.from_pretrained("{directory.name}")',
+        'classifier.predict([("cat", "animal"), ("wheel", "car")])',
+        "```",
+        "",
+        "Loading checks that the embedding model is the one it was fitted on (a fingerprint of probe pairs); "
+        "the model is found next to the folder or named with `--model`, never downloaded.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def read_classifier_config(folder: str | Path) -> dict[str, Any]:

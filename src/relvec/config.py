@@ -16,6 +16,8 @@ from typing import Any
 from relvec.files import read_json, write_json
 from relvec.prompts import DEFAULT_TEMPLATE, PromptShape, resolve_template
 
+PRECISIONS = ("auto", "fp32", "bf16")  # relvec.precision resolves them
+
 CONFIG_NAME = "relvec_config.json"
 FORMAT_VERSION = 1
 POOLING_MODES = ("mask", "average", "average_no_mask")

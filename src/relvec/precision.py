@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from relvec.config import PRECISIONS
+
 _SWAP_LOCKS: weakref.WeakKeyDictionary[torch.nn.Module, Any] = weakref.WeakKeyDictionary()
 _SWAP_LOCKS_GUARD = threading.Lock()
 # Read only when precision is "auto": forces fp32, bf16 or the hardware's choice (e.g. to test bf16 anywhere).

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from relvec.classifier import RelationClassifier
+from relvec.classifier import RelationClassifier, describe
 from relvec.cli.common import (
     json_line,
     load_model_from_args,
@@ -64,9 +64,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             model, train, valid, seed=args.seed, batch_size=args.batch_size, show_progress_bar=progress()
         )
         classifier.save_pretrained(args.output)
-        score = classifier.config.get("valid_f1_micro")
-        shown = "no validation data" if score is None else f"valid micro-F1 {100 * score:.1f}"
-        print(f"saved {args.output}: {len(classifier.labels)} labels, {shown}, {classifier.config}", file=sys.stderr)
+        print(f"saved {args.output}: {describe(classifier)}", file=sys.stderr)
         return 0
     pairs = [parse_pair_argument(p) for p in args.pairs]
     if args.input:

@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.config import POOLING_MODES
-from relvec.data import DataFormatError, iter_json_values
-from relvec.encoders.loading import load_model
+from relvec.config import POOLING_MODES, PRECISIONS
+from relvec.data.base import DataFormatError, iter_json_values
 from relvec.files import iter_lines, short_repr
-from relvec.precision import PRECISIONS
 from relvec.text import word_problem
 
 MODEL_HELP = (
@@ -25,12 +23,43 @@ MODEL_HELP = (
 )
 
 
+# Flags every command takes, before or after its name (flag -> whether it takes a value).
+GLOBAL_FLAGS = {"--debug": False, "--threads": True, "--data-dir": True, "--no-progress": False}
+_PROGRESS: dict[str, bool | None] = {"on": None}
+
+
+def _global_flags(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--debug", action="store_true", default=default(False), help="show full tracebacks")
+    parser.add_argument(
+        "--threads", type=int, default=default(None), help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument("--data-dir", default=default(None), help="benchmark data directory (default: $RELVEC_DATA)")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        default=default(False),
+        help="no progress output (default: bars on a terminal, a line every 30 s in a log)",
+    )
+
+
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    """The global flags on ``relvec`` itself (``relvec --threads 1 embed …``), with their defaults."""
+    _global_flags(parser, suppress=False)
+
+
 def common_parser() -> argparse.ArgumentParser:
+    """The same flags for each command (``relvec embed --threads 1 …``); given there, they win."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show full tracebacks")
-    common.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    common.add_argument("--data-dir", default=None, help="benchmark data directory (default: $RELVEC_DATA)")
+    _global_flags(common, suppress=True)
     return common
+
+
+def set_progress(on: bool) -> None:
+    """Set by the CLI from ``--no-progress``."""
+    _PROGRESS["on"] = on
 
 
 def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
@@ -41,18 +70,25 @@ def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     else:
         parser.add_argument("--model", default=DEFAULT_BACKBONE, help=MODEL_HELP)
     parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
-    parser.add_argument("--pooling", default=None, choices=list(POOLING_MODES))
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--precision", default="auto", choices=list(PRECISIONS))
+    parser.add_argument(
+        "--pooling", default=None, choices=list(POOLING_MODES), help="token pooling (default: the model's own)"
+    )
+    parser.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
+    parser.add_argument(
+        "--precision", default="auto", choices=list(PRECISIONS), help="auto: bf16 where the CPU has it natively"
+    )
 
 
 def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> Any:
+    from relvec.encoders.loading import load_model
+
     return load_model(name or args.model, template=args.template, pooling=args.pooling)
 
 
 def progress() -> bool:
-    """Progress bars only where a person watches (stderr is a terminal)."""
-    return sys.stderr.isatty()
+    """Show progress unless ``--no-progress`` (outside the CLI: only where stderr is a terminal)."""
+    on = _PROGRESS["on"]
+    return sys.stderr.isatty() if on is None else on
 
 
 def parse_pair_argument(text: str) -> tuple[str, str]:

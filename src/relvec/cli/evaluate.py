@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     direction = analogy.add_mutually_exclusive_group()
     direction.add_argument("--reverse", action="store_true", help="embed pairs reversed (b, a)")
     direction.add_argument("--bidirectional", action="store_true", help="average forward and reversed scores")
-    analogy.add_argument("--output", default="analogy_results.json", help="JSON file for the full results")
+    analogy.add_argument("--output", default=None, help="JSON file for the full results (default: none written)")
     analogy.set_defaults(handler=cmd_eval)
     everything = tasks.add_parser("all", parents=[common], help="every evaluator; JSON + Markdown report")
     _add_eval_all(everything)
@@ -113,8 +113,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         del model
     print(format_table(results))
     payload = {"split": args.split, "reverse": args.reverse, "bidirectional": args.bidirectional, "results": results}
-    write_json(args.output, payload)
-    print(f"wrote {args.output}", file=sys.stderr)
+    if args.output:
+        write_json(args.output, payload)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -151,11 +152,14 @@ def _add_task_options(parser: argparse.ArgumentParser, output: str) -> None:
 def cmd_eval_all(args: argparse.Namespace) -> int:
     if args.max_items is not None and args.max_items < 10:
         raise ValueError(f"--max-items must be at least 10, got {args.max_items}")
+    if getattr(args, "update_card", False) and args.max_items is not None:
+        raise ValueError("--update-card takes full evaluations only, not --max-items subsets")
     if getattr(args, "update_card", False) and not is_relvec_card(Path(args.model) / CARD_FILE):
         raise ValueError(f"--update-card: {args.model} has no relvec model card (README.md) to update")
     model = load_model_from_args(args)
     output = Path(args.output)
-    partial_results: dict[str, Any] = {"model": args.model, "complete": False}
+    subset = {"max_items": args.max_items} if args.max_items is not None else {}
+    partial_results: dict[str, Any] = {"model": args.model, "complete": False, **subset}
 
     def report(task: str, name: str, metrics: dict[str, Any]) -> None:
         # keep what is done on disk, so a failure later in the run loses nothing
@@ -183,14 +187,13 @@ def cmd_eval_all(args: argparse.Namespace) -> int:
     )
     results["model"] = args.model
     results["complete"] = True
+    results.update(subset)
     markdown = render_markdown([results])
     write_json(output, results)
     write_text(output.with_suffix(".md"), markdown)
     print(markdown)
     print(f"wrote {output} and {output.with_suffix('.md')}", file=sys.stderr)
     if getattr(args, "update_card", False):
-        if args.max_items is not None:
-            raise ValueError("--update-card takes full evaluations only, not --max-items subsets")
         card = update_card(args.model, Path(args.model).name, results, markdown)
         print(f"updated {card}", file=sys.stderr)
     return 0
@@ -205,7 +208,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise ValueError(f"{path}: cannot read results ({exc})") from exc
         if not isinstance(data, dict) or "model" not in data:
             raise ValueError(f"{path}: not a `relvec eval all` result (no 'model' field)")
-        results.append(data)
+        results.append({**data, "source": Path(path).name})
     markdown = render_markdown(results)
     print(markdown)
     if args.output:

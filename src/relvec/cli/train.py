@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     search = prompt.add_subparsers(dest="action", required=True).add_parser(
         "search", parents=[common], help="search a prompt with the encoder frozen; writes a model folder"
     )
-    search.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_dataclass_arguments(search, PromptSearchArguments)
     search.set_defaults(handler=cmd_prompt)
 
@@ -47,7 +46,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="train again into a folder that holds a finished run (replaces it)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--show-config", action="store_true", help="print the resolved arguments as JSON and exit")
     parser.add_argument(
         "--nproc", type=int, default=1, help="train data-parallel on N local processes (launches torchrun)"
@@ -128,7 +126,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = train_recipe(
             arguments,
             resume=args.resume,
-            show_progress_bar=not args.no_progress and sys.stderr.isatty(),
+            show_progress_bar=progress(),
             epoch_callbacks=[_print_epoch],
         )
     if rank == 0:

@@ -1,24 +1,32 @@
-"""Pair encoders, one kind per module, all following :class:`relvec.encoders.base.PairEncoder`."""
+"""Pair encoders, one kind per module, all following :class:`relvec.encoders.base.PairEncoder`.
 
-from relvec.encoders.base import Pair, PairEncoder, validate_pairs
-from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.loading import load_model, model_identity, same_model
-from relvec.encoders.prompt import PromptEncoder, PromptFeatures, RelationEncoder
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
-from relvec.encoders.word_vectors import EncoderWordVectors
+Names are imported on first use, so ``import relvec.encoders.base`` (or the CLI's ``--help``) loads no backbone code.
+"""
 
-__all__ = [
-    "EncoderWordVectors",
-    "HybridEncoder",
-    "Pair",
-    "PairEncoder",
-    "PromptEncoder",
-    "PromptFeatures",
-    "RelationEncoder",
-    "StaticOffsetEncoder",
-    "WordVectors",
-    "load_model",
-    "model_identity",
-    "same_model",
-    "validate_pairs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EncoderWordVectors": "word_vectors",
+    "HybridEncoder": "hybrid",
+    "Pair": "base",
+    "PairEncoder": "base",
+    "PromptEncoder": "prompt",
+    "PromptFeatures": "prompt",
+    "RelationEncoder": "prompt",
+    "StaticOffsetEncoder": "static",
+    "WordVectors": "static",
+    "load_model": "loading",
+    "model_identity": "loading",
+    "same_model": "loading",
+    "validate_pairs": "base",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'relvec.encoders' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"relvec.encoders.{_EXPORTS[name]}"), name)

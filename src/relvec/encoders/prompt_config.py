@@ -69,14 +69,13 @@ def load_saved_config(source: str, local_files_only: bool = False) -> RelvecConf
 
 def _hub_config(repo_id: str, local_files_only: bool = False) -> RelvecConfig | None:
     """Fetch ``relvec_config.json`` of a hub repo through the normal hub path (honours HF_HUB_OFFLINE)."""
-    try:
-        from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download
 
-        return RelvecConfig.load(hf_hub_download(repo_id, CONFIG_NAME, local_files_only=local_files_only))
-    except ValueError:
-        raise
+    try:
+        path = hf_hub_download(repo_id, CONFIG_NAME, local_files_only=local_files_only)
     except Exception:  # missing file, offline, unknown repo: treat as a plain backbone
         return None
+    return RelvecConfig.load(path)
 
 
 def config_from_relbert(backbone: PreTrainedModel) -> RelvecConfig | None:

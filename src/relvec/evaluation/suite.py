@@ -176,38 +176,59 @@ def render_markdown(results: Sequence[dict[str, Any]]) -> str:
     if not results:
         raise ValueError("no results to render")
     sections = []
+    labels = row_labels(results)
     analogy_sets = _ordered(results, "analogy", list(ANALOGY_SUITE))
     if analogy_sets:
         head = ["Model", *(_LABELS.get(n, n) for n in analogy_sets), "Average"]
         rows = []
-        for r in results:
+        for label, r in zip(labels, results, strict=True):
             cells = [_pct(r.get("analogy", {}).get(n, {}).get("accuracy")) for n in analogy_sets]
             main = [r["analogy"][n]["accuracy"] for n in analogy_sets if n in r.get("analogy", {})]
-            rows.append([r["model"], *cells, _pct(sum(main) / len(main) if main else None)])
+            rows.append([label, *cells, _pct(sum(main) / len(main) if main else None)])
         split = results[0].get("split", "test")
         sections.append(_table(f"Analogy questions: accuracy ({split})", head, rows))
     lexical_sets = _ordered(results, "lexical_relation", list(LEXICAL_DATASETS))
     if lexical_sets:
         head = ["Model"] + [f"{n} {m}" for n in lexical_sets for m in ("macro", "micro")]
         rows = []
-        for r in results:
+        for label, r in zip(labels, results, strict=True):
             cells = []
             for n in lexical_sets:
                 metrics = r.get("lexical_relation", {}).get(n, {})
                 cells += [_pct(metrics.get("f1_macro")), _pct(metrics.get("f1_micro"))]
-            rows.append([r["model"], *cells])
+            rows.append([label, *cells])
         sections.append(_table("Lexical relation classification: F1 on test", head, rows))
     if any(r.get("relation_mapping") for r in results):
         head = ["Model", "Accuracy", "Per-problem mean", "Problems solved"]
         rows = []
-        for r in results:
+        for label, r in zip(labels, results, strict=True):
             m = r.get("relation_mapping", {}).get("relation_mapping", {})
-            rows.append([r["model"], _pct(m.get("accuracy")), _pct(m.get("accuracy_macro")), _pct(m.get("solved"))])
+            rows.append([label, _pct(m.get("accuracy")), _pct(m.get("accuracy_macro")), _pct(m.get("solved"))])
         sections.append(_table("Relation mapping: accuracy", head, rows))
     notes = _coverage_notes(results)
     if notes:
         sections.append("Out-of-vocabulary pairs (embedded as zero vectors):\n\n" + "\n".join(notes))
     return "\n\n".join(sections) + "\n"
+
+
+def row_labels(results: Sequence[dict[str, Any]]) -> list[str]:
+    """One label per result: its model, marked when it is a ``max_items`` subset or unfinished, and
+    told apart (by its ``source`` file, else a number) when two results share a label."""
+    labels = []
+    for r in results:
+        label = str(r.get("model", "?"))
+        if r.get("max_items") is not None:
+            label += f" (subset: {r['max_items']} per set)"
+        if r.get("complete") is False:
+            label += " (incomplete)"
+        labels.append(label)
+    repeated = {x for x in labels if labels.count(x) > 1}
+    seen: dict[str, int] = {}
+    for i, (label, r) in enumerate(zip(labels, results, strict=True)):
+        if label in repeated:
+            seen[label] = seen.get(label, 0) + 1
+            labels[i] = f"{label} [{r.get('source') or f'#{seen[label]}'}]"
+    return labels
 
 
 def _coverage_notes(results: Sequence[dict[str, Any]]) -> list[str]:

@@ -447,6 +447,12 @@ def _semeval_valid(args: TrainingArguments, show_progress_bar: bool | None) -> A
     if args.parent_relations:
         valid = group_by_parent(valid)
     questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
+    if not questions:
+        n = args.validation_questions_per_relation
+        raise ValueError(
+            f"validation_questions_per_relation (--validation-questions-per-relation) is {n}: no SemEval-valid "
+            "questions to evaluate; give at least 1"
+        )
     return semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
 
 
