@@ -211,7 +211,7 @@ class ToyVectors:
     def __init__(self):
         self.table = {w: np.arange(4, dtype=np.float32) + i + 1 for i, w in enumerate(["a", "b", "c", "d"])}
 
-    def prefetch(self, words):
+    def prefetch(self, words, show_progress_bar=None):
         pass
 
     def lookup(self, word):

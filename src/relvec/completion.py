@@ -102,7 +102,11 @@ class VocabularyVectors:
 
     @classmethod
     def build(
-        cls, vectors: WordVectors | EncoderWordVectors, vocabulary: Sequence[str], cache_dir: str | Path | None = None
+        cls,
+        vectors: WordVectors | EncoderWordVectors,
+        vocabulary: Sequence[str],
+        cache_dir: str | Path | None = None,
+        show_progress_bar: bool | None = None,
     ) -> VocabularyVectors:
         """Look every word up once (or read the result from ``cache_dir``, keyed by vectors and vocabulary)."""
         words = list(dict.fromkeys(vocabulary))
@@ -110,7 +114,7 @@ class VocabularyVectors:
         cached = _read_cache(Path(cache_dir), key, int(vectors.dim)) if cache_dir else None
         if cached is not None:
             return cached
-        vectors.prefetch(words)
+        vectors.prefetch(words, show_progress_bar=show_progress_bar)
         kept, rows = [], []
         for word in words:
             v = vectors.lookup(word)
@@ -218,7 +222,7 @@ class AnalogyCompleter:
         words = default_vocabulary() if vocabulary is None else list(vocabulary)
         if not words:
             raise ValueError("the vocabulary is empty")
-        self.space = VocabularyVectors.build(self.vectors, words, cache_dir)
+        self.space = VocabularyVectors.build(self.vectors, words, cache_dir, show_progress_bar)
         if not self.space.words:
             raise ValueError(f"none of the {len(words)} vocabulary words has a vector in {self.vectors.name}")
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from relvec.cli.common import check_words, json_line, load_model_from_args, model_args, parse_pair_argument
+from relvec.cli.common import check_words, json_line, load_model_from_args, model_args, parse_pair_argument, progress
 from relvec.completion import (
     DEFAULT_CANDIDATES,
     DEFAULT_VOCAB_SIZE,
@@ -64,6 +64,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
         candidates=args.candidates,
         batch_size=args.batch_size,
         cache_dir=args.cache_dir or default_cache_dir(),
+        show_progress_bar=None if progress() else False,
     )
     for c, found in zip(args.words, completer.complete_many([(pair, c) for c in args.words], args.k), strict=True):
         if args.json:

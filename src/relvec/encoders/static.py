@@ -52,7 +52,7 @@ class WordVectors:
                 return self.matrix[rows].astype(np.float64).mean(axis=0)
         return None
 
-    def prefetch(self, terms: Iterable[str]) -> None:
+    def prefetch(self, terms: Iterable[str], show_progress_bar: bool | None = None) -> None:
         """Nothing to do: every vector is already in memory (encoder vectors compute theirs here)."""
 
     def _forms(self, term: str) -> Iterable[list[str]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from relvec.backbones import canonical_name, load_backbone, local_path
 from relvec.pooling import masked_mean
@@ -85,10 +86,13 @@ class EncoderWordVectors:
         self.prefetch([key])
         return self._cache[key]
 
-    def prefetch(self, terms: Iterable[str]) -> None:
-        """Embed every term not cached yet, in length-sorted batches padded to their own longest."""
+    def prefetch(self, terms: Iterable[str], show_progress_bar: bool | None = None) -> None:
+        """Embed every term not cached yet, in length-sorted batches padded to their own longest
+        (progress shown from 16 batches on unless ``show_progress_bar`` says otherwise)."""
         todo = sorted({t.strip() for t in terms if t.strip()} - self._cache.keys(), key=len)
-        for start in range(0, len(todo), self.batch_size):
+        starts = range(0, len(todo), self.batch_size)
+        show = len(starts) >= 16 if show_progress_bar is None else show_progress_bar
+        for start in tqdm(starts, desc="word vectors", disable=not show):
             chunk = todo[start : start + self.batch_size]
             for term, vector in zip(chunk, self._embed(chunk), strict=True):
                 self._cache[term] = vector
