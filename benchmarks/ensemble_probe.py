@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from relvec.data import ANALOGY_VALID_SETS
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.static import StaticOffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
-from relvec.evaluation.suite import ANALOGY_VALID_SETS, analogy_evaluator
+from relvec.evaluation.suite import analogy_evaluator
 from relvec.loading import load_model
 from relvec.recipes import DEFAULT_WEIGHTS, parse_weights, select_weight
 

@@ -26,7 +26,8 @@ import torch
 
 from relvec.evaluation import evaluate_all
 from relvec.loading import load_model
-from relvec.training import TrainingArguments, train
+from relvec.recipes import train
+from relvec.training import TrainingArguments
 
 from _common import machine
 

@@ -24,9 +24,9 @@ from relvec.data import load_relation_similarity
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
-from relvec.training.hybrid_projection import ProjectionArguments, fit_projection
 
 from _common import machine
+from _projection import ProjectionArguments, fit_projection
 
 VALID = ("u2", "u4", "google", "bats")
 TEST = ("sat_full", "u2", "u4", "google", "bats")

@@ -24,6 +24,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
             "relvec.text",
             "relvec.validation",
             "relvec.cards",
+            "relvec.extras",
         ),
     ),
     ("encoders", ("relvec.encoders", "relvec.loading")),
@@ -155,6 +156,37 @@ def import_cycles(src: Path = SRC) -> list[list[str]]:
 def test_every_import_goes_to_the_same_floor_or_below():
     problems = floor_problems()
     assert not problems, "\n".join(problems)
+
+
+# Imports that would break a floor's contract although they go down: the trainer is given its evaluator
+# (it may use the evaluator protocol and the analogy evaluator, not the suite that builds the defaults).
+FORBIDDEN = {"relvec.training": ("relvec.evaluation", "relvec.evaluation.suite", "relvec.encoders.hybrid")}
+
+
+def forbidden_imports(src: Path = SRC) -> list[str]:
+    modules = _modules(src)
+    found = []
+    for name, path in modules.items():
+        for owner, targets in FORBIDDEN.items():
+            if name == owner or name.startswith(owner + "."):
+                found += [f"{name}:{line} imports {t}" for t, line, _ in _imports(path, modules) if t in targets]
+    return found
+
+
+def test_training_is_given_its_evaluator():
+    assert not forbidden_imports()
+
+
+def test_forbidden_imports_are_caught(tmp_path):
+    package = tmp_path / "relvec"
+    (package / "training").mkdir(parents=True)
+    (package / "evaluation").mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "evaluation" / "__init__.py").write_text("")
+    (package / "evaluation" / "suite.py").write_text("")
+    (package / "training" / "__init__.py").write_text("")
+    (package / "training" / "trainer.py").write_text("def f():\n    from relvec.evaluation.suite import x\n")
+    assert forbidden_imports(package) == ["relvec.training.trainer:2 imports relvec.evaluation.suite"]
 
 
 def test_there_is_no_import_cycle():

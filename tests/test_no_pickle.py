@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from relvec import RelationEncoder
-from relvec.training import train
+from relvec.recipes import train
 from relvec.training.checkpoint import CHECKPOINT
 
 from conftest import tiny_training_args

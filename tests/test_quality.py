@@ -8,7 +8,8 @@ import pytest
 from relvec import RelationEncoder
 from relvec.data import load_relation_similarity
 from relvec.evaluation import AnalogyEvaluator
-from relvec.training import TrainingArguments, train, validation_questions
+from relvec.recipes import train
+from relvec.training import TrainingArguments, validation_questions
 
 DATA = os.environ.get("RELVEC_DATA")
 pytestmark = [

@@ -9,10 +9,12 @@ A README without relvec's mark is the user's own and is never overwritten.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from relvec.extras import require
 from relvec.files import write_text
 
 CARD_FILE = "README.md"
@@ -148,9 +150,8 @@ def _cell(value: Any) -> str:
 
 
 def _yaml_dump(meta: Mapping[str, Any]) -> str:
-    import yaml
-
-    return yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True)
+    """The card's metadata as YAML in flow style (JSON, which every YAML reader takes), so no YAML library is needed."""
+    return json.dumps(dict(meta), indent=2, ensure_ascii=False) + "\n"
 
 
 def is_relvec_card(path: str | Path) -> bool:
@@ -169,15 +170,16 @@ def write_card(staging: str | Path, target: str | Path, text: str) -> Path | Non
 
 
 def split_card(text: str) -> tuple[dict[str, Any], str]:
-    """(YAML metadata, body) of a card."""
-    import yaml
-
+    """(YAML metadata, body) of a card (metadata relvec wrote is JSON; a hand-edited card may need PyYAML)."""
     if not text.startswith("---\n"):
         return {}, text
     head, sep, body = text[4:].partition("\n---\n")
     if not sep:
         return {}, text
-    meta = yaml.safe_load(head) or {}
+    try:
+        meta = json.loads(head)
+    except ValueError:
+        meta = require("yaml", "reading a hand-edited card's YAML metadata").safe_load(head) or {}
     if not isinstance(meta, dict):
         raise ValueError("the card's YAML metadata is not a mapping")
     return meta, body.lstrip("\n")

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from relvec.encoders.base import Pair
-from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.static import WordVectors
 from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
 
@@ -80,14 +79,8 @@ def read_vocabulary(path: str | Path) -> list[str]:
 def word_vectors_of(model: Any) -> WordVectors | EncoderWordVectors:
     """The word vectors that go with ``model``: a hybrid's or an offset model's own, a relation encoder's
     backbone (its sentence-encoder word vectors), else GloVe 6B 50d."""
-    if isinstance(model, HybridEncoder):
-        model = model.static
-    if isinstance(model, StaticOffsetEncoder):
-        return model.vectors
-    backbone = getattr(getattr(model, "config", None), "backbone", None)
-    if backbone:
-        return EncoderWordVectors(str(backbone))
-    return WordVectors.glove()
+    own = getattr(model, "word_vectors", None)
+    return own() if callable(own) else WordVectors.glove()
 
 
 class VocabularyVectors:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from relvec.data import LexicalExample
+from relvec.extras import require
 
 METHODS = ("pca", "tsne")
 
@@ -22,6 +23,7 @@ def project(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarr
         raise ValueError(f"need at least 3 points to project, got {len(vectors)}")
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     unit = vectors / np.where(norms == 0, 1.0, norms)
+    require("sklearn", f"the {method.upper()} projection of `relvec plot`")
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -47,6 +49,7 @@ def plot_pairs(
     show_progress_bar: bool | None = None,
 ) -> Path:
     """Embed labelled pairs (a seeded subset of ``max_points``), project to 2-D and save a PNG."""
+    require("matplotlib", "`relvec plot`")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -15,13 +15,24 @@ from typing import Any, ClassVar
 import numpy as np
 
 from relvec.config import CONFIG_NAME
+from relvec.data import (
+    ANALOGY_VALID_SETS,
+    SEMEVAL_VALID_DATASET,
+    RelationRecord,
+    group_by_parent,
+    load_relation_similarity,
+    merge_splits,
+    validation_questions,
+)
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import StaticOffsetEncoder
+from relvec.evaluation.analogy import AnalogyEvaluator, semeval_valid_evaluator
+from relvec.evaluation.base import Evaluator
 from relvec.evaluation.cache import EmbeddingCache
-from relvec.evaluation.suite import ANALOGY_VALID_SETS, SEMEVAL_VALID, analogy_evaluator
+from relvec.evaluation.suite import analogy_evaluator, analogy_valid_evaluator
 from relvec.files import read_json, write_json
-from relvec.training import PRESETS, TrainingArguments, train
+from relvec.training import PRESETS, Trainer, TrainingArguments
 from relvec.training.arguments import includes_valid
 from relvec.training.distributed import world
 from relvec.validation import option, split_list
@@ -64,6 +75,65 @@ RECIPE_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# ---------------------------------------------------------------------------- training with the default evaluator
+def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = None) -> Evaluator:
+    """The epoch selector ``args.select_on`` names (see :func:`train`)."""
+    if args.select_on != "analogy_valid":
+        return _semeval_valid(args, show_progress_bar)
+    kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
+    # Trained on, the SemEval-valid questions would be in-sample: not built or reported then.
+    report = [] if args.trains_on_valid else [_semeval_valid(args, show_progress_bar)]
+    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
+
+
+def _semeval_valid(args: TrainingArguments, show_progress_bar: bool | None) -> AnalogyEvaluator:
+    """Analogy questions built from the data's ``valid`` split (parent-grouped with ``parent_relations``)."""
+    valid = load_relation_similarity(args.data, "valid", args.data_dir)
+    if args.parent_relations:
+        valid = group_by_parent(valid)
+    questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
+    if not questions:
+        n = args.validation_questions_per_relation
+        raise ValueError(
+            f"validation_questions_per_relation (--validation-questions-per-relation) is {n}: no SemEval-valid "
+            "questions to evaluate; give at least 1"
+        )
+    return semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
+
+
+def training_records(args: TrainingArguments) -> list[RelationRecord]:
+    """The relation records of ``args.train_splits``, one record per relation (see :func:`merge_splits`)."""
+    splits = split_list(args.train_splits)
+    if splits == ["train"]:
+        return load_relation_similarity(args.data, "train", args.data_dir)
+    return merge_splits([load_relation_similarity(args.data, s, args.data_dir) for s in splits])
+
+
+def train(
+    args: TrainingArguments,
+    resume: bool = False,
+    evaluator: Evaluator | None = None,
+    show_progress_bar: bool = True,
+    **trainer_kwargs: Any,
+) -> RelationEncoder:
+    """Load backbone and data from ``args`` and train; returns the selected model.
+
+    Without an ``evaluator``, ``select_on="semeval_valid"`` selects epochs on analogy questions built from
+    the data's ``valid`` split; ``"analogy_valid"`` on the mean accuracy over the valid splits of
+    ``select_sets``, with the SemEval-valid accuracy logged beside it.
+    """
+    model = RelationEncoder.from_pretrained(
+        args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
+    )
+    if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
+        model.prompt_encoder.requires_grad_(False)
+    records = training_records(args)
+    if evaluator is None and args.select_on != "last":
+        evaluator = default_evaluator(args, None if show_progress_bar else False)
+    trainer = Trainer(model, args, records, evaluator, show_progress_bar=show_progress_bar, **trainer_kwargs)
+    return trainer.train(resume=resume)
+
+
 @dataclass
 class RecipeArguments(TrainingArguments):
     """Training arguments plus what follows training: the hybrid step (off unless ``hybrid_vectors``)."""
@@ -85,9 +155,9 @@ class RecipeArguments(TrainingArguments):
             raise ValueError("hybrid_weights must list at least one weight")
         if not self.hybrid_select_on.strip():
             raise ValueError("hybrid_select_on must name at least one analogy set")
-        if self.trains_on_valid and SEMEVAL_VALID in split_list(self.hybrid_select_on):
+        if self.trains_on_valid and SEMEVAL_VALID_DATASET in split_list(self.hybrid_select_on):
             raise ValueError(
-                f"hybrid_select_on (--hybrid-select-on) cannot include {SEMEVAL_VALID} when train_splits "
+                f"hybrid_select_on (--hybrid-select-on) cannot include {SEMEVAL_VALID_DATASET} when train_splits "
                 "(--train-splits) includes valid: its questions come from that split"
             )
 
@@ -180,12 +250,12 @@ def select_weight(
 def check_out_of_sample(model_path: str | Path, select_on: Sequence[str]) -> None:
     """Refuse to choose a weight on SemEval-valid for a saved model that was trained on that split."""
     side = Path(model_path) / CONFIG_NAME
-    if SEMEVAL_VALID not in select_on or not side.is_file():
+    if SEMEVAL_VALID_DATASET not in select_on or not side.is_file():
         return
     arguments = ((read_json(side) or {}).get("training") or {}).get("arguments") or {}
     if includes_valid(arguments.get("train_splits", "train")):
         raise ValueError(
-            f"--select-on cannot include {SEMEVAL_VALID}: {model_path} was trained on the SemEval valid split "
+            f"--select-on cannot include {SEMEVAL_VALID_DATASET}: {model_path} was trained on the SemEval valid split "
             f"(train_splits {arguments['train_splits']!r}), so its questions are in-sample"
         )
 

@@ -57,7 +57,8 @@ def test_max_length_beyond_the_position_table_is_refused_at_load(tiny_dir):
 
 
 def test_training_refuses_max_length_before_writing_anything(tmp_path, tiny_dir, relation_data):
-    from relvec.training import TrainingArguments, train
+    from relvec.recipes import train
+    from relvec.training import TrainingArguments
 
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="max_length"):

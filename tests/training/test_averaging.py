@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from relvec import RelationEncoder
-from relvec.training import TrainingArguments, train
+from relvec.recipes import train
+from relvec.training import TrainingArguments
 from relvec.training.averaging import accumulate, averaged_epochs
 
 from conftest import tiny_training_args

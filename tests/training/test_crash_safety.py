@@ -17,7 +17,8 @@ import torch
 from safetensors.torch import load_file
 
 from relvec import files
-from relvec.training import Trainer, TrainingArguments, train
+from relvec.recipes import train
+from relvec.training import Trainer, TrainingArguments
 from relvec.training.checkpoint import CHECKPOINT, HISTORY_FILE
 
 from conftest import tiny_training_args

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from relvec.training import train
+from relvec.recipes import train
 from relvec.training.distributed import all_reduce_gradients, all_reduce_sum, world
 
 from conftest import build_tiny_backbone, tiny_training_args

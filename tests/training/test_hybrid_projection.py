@@ -7,7 +7,8 @@ import torch
 from relvec.data.relation_similarity import RelationRecord
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.static import StaticOffsetEncoder, WordVectors
-from relvec.training.hybrid_projection import ProjectionArguments, fit_projection
+
+from _projection import ProjectionArguments, fit_projection  # benchmarks/: the learned hybrid lives there
 
 
 def toy_parts(seed: int = 0):

@@ -12,7 +12,9 @@ from safetensors.torch import load_file
 
 from relvec import RelationEncoder
 from relvec.data import load_relation_similarity
+from relvec.evaluation.analogy import semeval_valid_evaluator
 from relvec.losses import NCELoss
+from relvec.recipes import train, training_records
 from relvec.training import (
     PRESETS,
     Trainer,
@@ -21,9 +23,6 @@ from relvec.training import (
     linear_schedule,
     relation_step,
     sample_relation,
-    semeval_valid_evaluator,
-    train,
-    training_records,
     validation_questions,
 )
 from relvec.training.checkpoint import CHECKPOINT, STATE_FILE
@@ -240,7 +239,8 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import json, os, signal, sys
     import torch
-    from relvec.training import TrainingArguments, train
+    from relvec.recipes import train
+    from relvec.training import TrainingArguments
     torch.set_num_threads(1)
     args = TrainingArguments.from_dict(json.loads(sys.argv[1]))
     kill_at = int(sys.argv[2])

@@ -20,6 +20,11 @@ ANALOGY_DATASETS = (
     "t_rex_relational_similarity",
     "nell_relational_similarity",
 )
+# The analogy sets with a valid split that choose epochs and hybrid weights (the SemEval valid split is left
+# out there: its relations are the training relations).
+ANALOGY_VALID_SETS = ("sat", "u2", "u4", "google", "bats")
+# The analogy questions built from the SemEval-2012 valid split, as a set name of the evaluation suite.
+SEMEVAL_VALID_DATASET = "semeval2012_valid"
 ANALOGY_HUB_ID = "relbert/analogy_questions"
 # Sets whose shuffled 2023 test file (``test_2023.jsonl``) is the one to report: the older
 # ``test.jsonl`` keeps the right answer at index 0.

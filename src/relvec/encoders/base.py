@@ -43,6 +43,10 @@ class PairEncoder(Protocol):
     def save_pretrained(self, directory: str | Path) -> Path: ...
 
 
+# Optional on a model kind: ``word_vectors()``, the word vectors that go with it (an offset model's own, a
+# hybrid's offset part, a relation encoder's backbone); completion and distillation ask for them this way.
+
+
 def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
     """Check pairs and return them stripped, with a flag telling whether a single pair was given.
 

@@ -127,7 +127,7 @@ class HybridEncoder:
             parts.append(a * self._prompt_part(checked, batch_size, show_progress_bar, precision))
         else:
             parts.append(np.zeros((len(checked), self.prompt_dim), dtype=np.float32))
-        parts.append(b * np.asarray(self.static.encode(checked), dtype=np.float32))
+        parts.append(b * np.asarray(self.static.encode(checked, normalize=True), dtype=np.float32))
         out = np.hstack(parts).astype(np.float32)
         if self.projection is not None:
             out = out @ self.projection.numpy().T
@@ -141,18 +141,21 @@ class HybridEncoder:
         self, pairs: list[tuple[str, str]], batch_size: int, show_progress_bar: bool | None, precision: str
     ) -> np.ndarray:
         """Unit prompt embeddings; bidirectional: [p̂(a, b) ; p̂(b, a)] / √2 (one encode call for both)."""
-        kw = {"precision": precision} if isinstance(self.prompt, RelationEncoder) else {}
         todo = [*pairs, *((b, a) for a, b in pairs)] if self.bidirectional else pairs
-        vectors = np.asarray(
-            self.prompt.encode(todo, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, **kw),
-            dtype=np.float32,
+        vectors = self.prompt.encode(
+            todo, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, precision=precision
         )
+        vectors = np.asarray(vectors, dtype=np.float32)
         if not self.bidirectional:
             return vectors
         return np.hstack([vectors[: len(pairs)], vectors[len(pairs) :]]) / np.float32(math.sqrt(2.0))
 
     def coverage(self, pairs: Any) -> dict[str, Any]:
         return self.static.coverage(pairs)
+
+    def word_vectors(self) -> Any:
+        """The word vectors of this model: its offset part's."""
+        return self.static.word_vectors()
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, directory: str | Path, prompt_path: str | None = None) -> Path:

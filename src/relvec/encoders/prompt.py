@@ -21,16 +21,15 @@ from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.card_text import relation_encoder_card
 from relvec.encoders.prompt_config import (
-    PROMPT_ENCODER_FILE,
-    PromptEncoder,
     check_max_length,
     check_tokenizer_files,
     check_trigger_ids,
     config_from_relbert,
-    load_prompt_encoder,
     load_saved_config,
     special_layout,
 )
+from relvec.encoders.ptuning import PROMPT_ENCODER_FILE, PromptEncoder, load_prompt_encoder
+from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import save_into, short_repr, write_json
 from relvec.pooling import pool
 from relvec.precision import autocast, bf16_weights, resolve_precision
@@ -121,6 +120,14 @@ class RelationEncoder(nn.Module):
         model = cls(backbone, tokenizer, config, device=device, prompt_encoder=prompt_encoder)
         model.name_or_path = str(name_or_path)
         return model
+
+    def word_vectors(self) -> EncoderWordVectors:
+        """Word vectors that go with this model: its backbone's sentence-encoder vectors of single words
+        (computed on demand; never downloaded for a local model)."""
+        if getattr(self, "_word_vectors", None) is None:
+            local = Path(local_path(self.config.backbone)).is_dir()
+            self._word_vectors = EncoderWordVectors(self.config.backbone, local_files_only=local)
+        return self._word_vectors
 
     def save_pretrained(self, directory: str | Path, training: dict[str, Any] | None = None) -> Path:
         """Write backbone + tokenizer in HF format, the relvec side file, and sentence-transformers files.

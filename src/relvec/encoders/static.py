@@ -118,6 +118,10 @@ class StaticOffsetEncoder:
     def embedding_dim(self) -> int:
         return self.vectors.dim
 
+    def word_vectors(self) -> WordVectors | EncoderWordVectors:
+        """The word vectors of this model (its offsets' own)."""
+        return self.vectors
+
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | Path = GLOVE_NAME, local_files_only: bool = False
@@ -165,13 +169,14 @@ class StaticOffsetEncoder:
         self,
         pairs: Any,
         batch_size: int = 64,
-        normalize: bool = True,
+        normalize: bool = False,
         convert_to_tensor: bool = False,
         show_progress_bar: bool | None = None,
         precision: str = "auto",
     ) -> np.ndarray | torch.Tensor:
-        """Unit offsets (zero for out-of-vocabulary pairs), float32, input order; the extra arguments
-        exist for interface compatibility with :class:`relvec.RelationEncoder`."""
+        """Unit offsets (zero for out-of-vocabulary pairs), float32, input order. The offset embedding is a
+        unit vector by definition, so ``normalize`` changes nothing; it and the other arguments are the
+        :class:`~relvec.encoders.base.PairEncoder` protocol's."""
         checked, single = validate_pairs(pairs)
         self.vectors.prefetch(w for pair in checked for w in pair)  # batched, not word by word
         out = np.zeros((len(checked), self.embedding_dim), dtype=np.float32)

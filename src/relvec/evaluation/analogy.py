@@ -98,3 +98,14 @@ def _is_correct(scores: np.ndarray, answer: int) -> bool:
     best = scores.max()
     top = np.flatnonzero(scores >= best - TIE_TOLERANCE)
     return len(top) == 1 and int(top[0]) == answer
+
+
+# The name of the epoch selector (``select_on``) and of its metrics (``semeval_valid_accuracy``).
+SEMEVAL_VALID = "semeval_valid"
+
+
+def semeval_valid_evaluator(
+    questions: Sequence[AnalogyQuestion], batch_size: int = 64, show_progress_bar: bool | None = None
+) -> AnalogyEvaluator:
+    """The default epoch selector: analogy questions built from the SemEval ``valid`` split."""
+    return AnalogyEvaluator(questions, name=SEMEVAL_VALID, batch_size=batch_size, show_progress_bar=show_progress_bar)

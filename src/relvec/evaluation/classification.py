@@ -17,6 +17,7 @@ import numpy as np
 
 from relvec.data import LexicalExample, lexical_relation_path, load_lexical_relation, seeded_subset
 from relvec.evaluation.mlp_grid import STOPPING, TorchMLPGrid
+from relvec.extras import require
 
 # The paper's grid; a dataset without a validation split uses DEFAULT_CONFIG.
 DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
@@ -141,8 +142,6 @@ class LexicalRelationEvaluator:
     def _grid_sklearn(
         self, features: Mapping[str, np.ndarray]
     ) -> list[tuple[dict[str, Any], float | None, list, dict]]:
-        from sklearn.metrics import f1_score
-
         y_train = [e.relation for e in self.train]
         runs = []
         for candidate in self.configurations():
@@ -150,11 +149,12 @@ class LexicalRelationEvaluator:
             score = None
             if self.valid is not None:
                 predicted = fitted.predict(features["valid"])
-                score = float(f1_score([e.relation for e in self.valid], predicted, average="micro"))
+                score = micro_f1([e.relation for e in self.valid], list(predicted))
             runs.append((candidate, score, list(fitted.predict(features["test"])), {"epochs": int(fitted.n_iter_)}))
         return runs
 
     def _fit(self, x: np.ndarray, y: Sequence[str], config: Mapping[str, Any]) -> Any:
+        require("sklearn", "the scikit-learn reference grid (--classifier sklearn)")
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
 
@@ -165,17 +165,33 @@ class LexicalRelationEvaluator:
         return classifier
 
     def _test_metrics(self, predicted: Sequence[str]) -> dict[str, Any]:
-        from sklearn.metrics import accuracy_score, f1_score
-
         truth = [e.relation for e in self.test]
-        labels = sorted(set(truth) | set(predicted))  # sklearn's own label set for macro averaging
-        per_class = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
+        per_class = per_class_f1(truth, predicted)
         return {
-            "accuracy": float(accuracy_score(truth, predicted)),
-            "f1_micro": float(f1_score(truth, predicted, average="micro")),
-            "f1_macro": float(np.mean(per_class)),
-            "per_class_f1": {label: float(v) for label, v in zip(labels, per_class, strict=True)},
+            "accuracy": micro_f1(truth, predicted),
+            "f1_micro": micro_f1(truth, predicted),
+            "f1_macro": float(np.mean(list(per_class.values()))),
+            "per_class_f1": per_class,
         }
+
+
+def micro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
+    """Micro-F1 of single-label predictions, which equals their accuracy."""
+    if len(truth) != len(predicted) or not truth:
+        raise ValueError(f"{len(truth)} labels but {len(predicted)} predictions")
+    return float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)]))
+
+
+def per_class_f1(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    """F1 of every label seen in ``truth`` or ``predicted`` (sorted; 0 where it is undefined), as scikit-learn's
+    ``f1_score(average=None, zero_division=0)`` over that label set."""
+    scores = {}
+    for label in sorted(set(truth) | set(predicted)):
+        tp = sum(t == label and p == label for t, p in zip(truth, predicted, strict=True))
+        fp = sum(t != label and p == label for t, p in zip(truth, predicted, strict=True))
+        fn = sum(t == label and p != label for t, p in zip(truth, predicted, strict=True))
+        scores[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return scores
 
 
 def pair_features(

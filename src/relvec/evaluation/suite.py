@@ -11,6 +11,7 @@ from typing import Any
 from relvec.data import (
     ANALOGY_DATASETS,
     LEXICAL_DATASETS,
+    SEMEVAL_VALID_DATASET,
     load_analogy,
     load_relation_similarity,
     seeded_subset,
@@ -23,12 +24,8 @@ from relvec.evaluation.combined import MeanEvaluator
 from relvec.evaluation.mapping import RelationMappingEvaluator
 from relvec.version import __version__
 
-SEMEVAL_VALID = "semeval2012_valid"
-ANALOGY_SUITE = (*ANALOGY_DATASETS, SEMEVAL_VALID)
+ANALOGY_SUITE = (*ANALOGY_DATASETS, SEMEVAL_VALID_DATASET)
 TASKS = ("analogy", "lexical_relation", "relation_mapping")
-# The analogy sets with a valid split that choose epochs and hybrid weights (SemEval-valid is left out there:
-# its relations are the training relations).
-ANALOGY_VALID_SETS = ("sat", "u2", "u4", "google", "bats")
 _LABELS = {
     "sat_full": "SAT (full)",
     "sat": "SAT",
@@ -39,13 +36,13 @@ _LABELS = {
     "conceptnet_relational_similarity": "ConceptNet",
     "t_rex_relational_similarity": "T-REx",
     "nell_relational_similarity": "NELL",
-    SEMEVAL_VALID: "SemEval-valid",
+    SEMEVAL_VALID_DATASET: "SemEval-valid",
 }
 
 
 def analogy_evaluator(name: str, split: str, data_dir: str | None, max_questions: int | None, **kw: Any) -> Any:
     """An :class:`AnalogyEvaluator` for a named set (``semeval2012_valid``: built from the SemEval valid split)."""
-    if name == SEMEVAL_VALID:
+    if name == SEMEVAL_VALID_DATASET:
         questions = validation_questions(load_relation_similarity("semeval2012", "valid", data_dir))
     else:
         questions = load_analogy(name, split, data_dir)

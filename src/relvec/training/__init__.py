@@ -4,17 +4,8 @@ from relvec.data import validation_questions
 from relvec.training.arguments import PRESETS, SELECT_ON, TrainingArguments
 from relvec.training.checkpoint import CHECKPOINT, HISTORY_FILE, STATE_FILE, finished_run
 from relvec.training.gradient_cache import chunks_by_length, relation_step
-from relvec.training.trainer import (
-    LOG_FILE,
-    PLOT_FILE,
-    Trainer,
-    linear_schedule,
-    prepare_records,
-    sample_relation,
-    semeval_valid_evaluator,
-    train,
-    training_records,
-)
+from relvec.training.sampling import prepare_records, sample_epoch, sample_relation
+from relvec.training.trainer import LOG_FILE, PLOT_FILE, Trainer, linear_schedule
 
 __all__ = [
     "CHECKPOINT",
@@ -31,9 +22,7 @@ __all__ = [
     "linear_schedule",
     "prepare_records",
     "relation_step",
+    "sample_epoch",
     "sample_relation",
-    "semeval_valid_evaluator",
-    "train",
-    "training_records",
     "validation_questions",
 ]

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, TypeVar
 
 from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import DEFAULT_MAX_LENGTH, DEFAULT_POOLING, POOLING_MODES
-from relvec.data import ANALOGY_DATASETS
-from relvec.evaluation.suite import ANALOGY_VALID_SETS
+from relvec.data import ANALOGY_DATASETS, ANALOGY_VALID_SETS
+from relvec.extras import require
 from relvec.files import read_json, short_repr
 from relvec.losses import LOSSES
 from relvec.precision import PRECISIONS
@@ -192,8 +192,7 @@ class TrainingArguments:
         """Read JSON or YAML (by extension); a ``preset`` key there is expanded first."""
         path = Path(path)
         if path.suffix in (".yaml", ".yml"):
-            import yaml
-
+            yaml = require("yaml", f"reading the YAML config {path}")
             try:
                 data = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
             except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from relvec.extras import available
 from relvec.files import write_file
 
 
@@ -16,7 +17,10 @@ def plot_training(
     baseline: dict[str, Any] | None = None,
     metric: str | None = "semeval_valid_accuracy",
 ) -> None:
-    """A PNG with the per-step loss (and per-epoch mean) and the selection ``metric`` per epoch (a history key)."""
+    """A PNG with the per-step loss (and per-epoch mean) and the selection ``metric`` per epoch (a history key);
+    skipped (the run's logs hold the same numbers) when matplotlib, the ``relvec[plot]`` extra, is not installed."""
+    if not available("matplotlib"):
+        return
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator

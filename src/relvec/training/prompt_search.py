@@ -29,12 +29,13 @@ from relvec.backbones import DEFAULT_BACKBONE
 from relvec.config import DEFAULT_POOLING, LEARNED_METHODS, POOLING_MODES
 from relvec.data import RelationRecord, augment_negatives, load_relation_similarity, validation_questions
 from relvec.encoders.prompt import PromptEncoder, RelationEncoder
+from relvec.evaluation.analogy import semeval_valid_evaluator
 from relvec.files import write_json, write_text
 from relvec.losses import LOSSES, RelationLoss, build_loss
 from relvec.precision import PRECISIONS, autocast, resolve_precision
 from relvec.prompts import PromptShape
 from relvec.training.arguments import TrainingArguments
-from relvec.training.trainer import Trainer, semeval_valid_evaluator
+from relvec.training.trainer import Trainer
 from relvec.validation import PROMPT_SEARCH_RANGES, check_fields, option
 
 SEARCH_LOG = "prompt_search.json"

@@ -26,19 +26,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from relvec.data import (
-    AnalogyQuestion,
-    RelationRecord,
-    augment_negatives,
-    exclude_relations,
-    group_by_parent,
-    load_relation_similarity,
-    merge_splits,
-    validation_questions,
-)
+from relvec.data import RelationRecord
 from relvec.encoders.prompt import RelationEncoder
-from relvec.evaluation import AnalogyEvaluator, Evaluator
-from relvec.evaluation.suite import analogy_valid_evaluator
+from relvec.evaluation.base import Evaluator
 from relvec.files import (
     FileFormatError,
     portable_paths,
@@ -68,44 +58,13 @@ from relvec.training.checkpoint import (
 from relvec.training.curve import plot_training
 from relvec.training.distributed import all_reduce_gradients, all_reduce_sum, barrier, world
 from relvec.training.gradient_cache import relation_step
-from relvec.validation import split_list
+from relvec.training.sampling import prepare_records, sample_epoch
 from relvec.version import __version__
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "training_curve.png"
-SEMEVAL_VALID = "semeval_valid"
 # Arguments newer than some saved runs: absent there = their default.
 _ADDED_ARGUMENTS = ("relations_per_step", "reversed_negatives", "select_sets", "average_epochs", "train_splits")
-
-
-def prepare_records(records: Sequence[RelationRecord], args: TrainingArguments) -> list[RelationRecord]:
-    """Apply exclusion, parent grouping and negative augmentation, in that order."""
-    out = exclude_relations(records, args.exclude_relations)
-    if args.parent_relations:
-        out = group_by_parent(out)
-    if args.augment_negatives:
-        out = augment_negatives(out)
-    usable = [r for r in out if len(r.positives) >= 2 and r.negatives]
-    if not usable:
-        raise ValueError("no relation has at least two positives and one negative after filtering")
-    return usable
-
-
-def sample_relation(
-    record: RelationRecord, num_positive: int, num_negative: int, rng: np.random.Generator, num_reversed: int = 0
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Up to ``num_positive`` positives and ``num_negative`` negatives, sampled without replacement.
-
-    With ``num_reversed``, up to that many of the sampled positives are added reversed to the negatives
-    (never a reversal that is itself a positive, as for symmetric relations), a small fixed share per step.
-    """
-    pos = [record.positives[i] for i in sorted(rng.permutation(len(record.positives))[:num_positive])]
-    neg = [record.negatives[i] for i in sorted(rng.permutation(len(record.negatives))[:num_negative])]
-    if num_reversed:
-        own, taken = set(record.positives), set(neg)
-        flipped = [(t, h) for h, t in pos if (t, h) not in own and (t, h) not in taken]
-        neg += [flipped[i] for i in sorted(rng.permutation(len(flipped))[:num_reversed])]
-    return pos, neg
 
 
 def linear_schedule(warmup: int, total: int) -> Callable[[int], float]:
@@ -204,15 +163,7 @@ class Trainer:
         """One pass over the relations, ``relations_per_step`` per optimiser step; returns the step losses."""
         self.model.train()
         losses: list[float] = []
-        rng = np.random.default_rng([self.args.seed, epoch])
-        order = rng.permutation(len(self.records))
-        # the whole epoch's samples from one stream, identical on every process
-        samples = [
-            sample_relation(
-                self.records[int(i)], self.args.num_positive, self.args.num_negative, rng, self.args.reversed_negatives
-            )
-            for i in order
-        ]
+        order, samples = sample_epoch(self.records, self.args, epoch)
         size = self.args.relations_per_step
         steps = range(0, len(order), size)
         bar = tqdm(steps, desc=f"epoch {epoch + 1}/{self.args.epochs}", disable=not self.show_progress_bar or self.rank)
@@ -422,68 +373,3 @@ class Trainer:
         self.model.config = saved.config
         self.history = done.get("history", [])
         return self.model
-
-
-def semeval_valid_evaluator(
-    questions: Sequence[AnalogyQuestion], batch_size: int = 64, show_progress_bar: bool | None = None
-) -> AnalogyEvaluator:
-    """The default epoch selector: analogy questions built from the SemEval ``valid`` split."""
-    return AnalogyEvaluator(questions, name=SEMEVAL_VALID, batch_size=batch_size, show_progress_bar=show_progress_bar)
-
-
-def default_evaluator(args: TrainingArguments, show_progress_bar: bool | None = None) -> Evaluator:
-    """The epoch selector ``args.select_on`` names (see :func:`train`)."""
-    if args.select_on != "analogy_valid":
-        return _semeval_valid(args, show_progress_bar)
-    kw = {"batch_size": args.chunk_size, "show_progress_bar": show_progress_bar}
-    # Trained on, the SemEval-valid questions would be in-sample: not built or reported then.
-    report = [] if args.trains_on_valid else [_semeval_valid(args, show_progress_bar)]
-    return analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, report_only=report, **kw)
-
-
-def _semeval_valid(args: TrainingArguments, show_progress_bar: bool | None) -> AnalogyEvaluator:
-    """Analogy questions built from the data's ``valid`` split (parent-grouped with ``parent_relations``)."""
-    valid = load_relation_similarity(args.data, "valid", args.data_dir)
-    if args.parent_relations:
-        valid = group_by_parent(valid)
-    questions = validation_questions(valid, args.validation_questions_per_relation, seed=args.seed)
-    if not questions:
-        n = args.validation_questions_per_relation
-        raise ValueError(
-            f"validation_questions_per_relation (--validation-questions-per-relation) is {n}: no SemEval-valid "
-            "questions to evaluate; give at least 1"
-        )
-    return semeval_valid_evaluator(questions, args.chunk_size, show_progress_bar)
-
-
-def training_records(args: TrainingArguments) -> list[RelationRecord]:
-    """The relation records of ``args.train_splits``, one record per relation (see :func:`merge_splits`)."""
-    splits = split_list(args.train_splits)
-    if splits == ["train"]:
-        return load_relation_similarity(args.data, "train", args.data_dir)
-    return merge_splits([load_relation_similarity(args.data, s, args.data_dir) for s in splits])
-
-
-def train(
-    args: TrainingArguments,
-    resume: bool = False,
-    evaluator: Evaluator | None = None,
-    show_progress_bar: bool = True,
-    **trainer_kwargs: Any,
-) -> RelationEncoder:
-    """Load backbone and data from ``args`` and train; returns the selected model.
-
-    Without an ``evaluator``, ``select_on="semeval_valid"`` selects epochs on analogy questions built from
-    the data's ``valid`` split; ``"analogy_valid"`` on the mean accuracy over the valid splits of
-    ``select_sets``, with the SemEval-valid accuracy logged beside it.
-    """
-    model = RelationEncoder.from_pretrained(
-        args.backbone, template=args.template, pooling=args.pooling, max_length=args.max_length
-    )
-    if model.prompt_encoder is not None:  # a P-tuning prompt found earlier stays as it is
-        model.prompt_encoder.requires_grad_(False)
-    records = training_records(args)
-    if evaluator is None and args.select_on != "last":
-        evaluator = default_evaluator(args, None if show_progress_bar else False)
-    trainer = Trainer(model, args, records, evaluator, show_progress_bar=show_progress_bar, **trainer_kwargs)
-    return trainer.train(resume=resume)

@@ -1,4 +1,6 @@
-"""A learned hybrid: a linear projection of [prompt ; offset], trained with the contrastive loss on frozen parts.
+"""A learned hybrid (an experiment kept out of the package: it did not beat the fixed-weight hybrid on the
+valid splits, see RESULTS.md): a linear projection of [prompt ; offset], trained with the contrastive loss on
+frozen parts.
 
 The hybrid's joined unit vectors h of every training pair are computed once (its parts stay frozen, so
 training is cheap); a matrix P, initialised to the identity (= the plain hybrid), is then trained with NCE on
