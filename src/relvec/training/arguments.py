@@ -56,33 +56,52 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 @dataclass
-class TrainingArguments:
+class ContrastiveArguments:
+    """The fields every contrastive run shares (fine-tuning, P-tuning, prompt search), defined once;
+    :class:`TrainingArguments` and :class:`~relvec.training.prompt_search.PromptSearchArguments` extend it
+    (a subclass changes a default with :func:`default_of`, keeping the help and choices)."""
+
+    backbone: str = option(DEFAULT_BACKBONE, help="backbone: alias (minilm, mpnet), folder or hub id")
+    pooling: str = option(DEFAULT_POOLING, help="how token states become one vector", choices=POOLING_MODES)
+    data: str = option("semeval2012", help="relation-similarity data: a name under the data dir, a folder or JSONL")
+    data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
+    output_dir: str = option("runs/relvec", help="run folder: the selected model, logs, checkpoint")
+    loss: str = option("nce", help="contrastive loss", choices=LOSSES)
+    temperature: float = option(0.05, help="softmax temperature of nce / info_loob")
+    num_positive: int = option(10, help="positives sampled per relation and step")
+    num_negative: int = option(400, help="negatives sampled per relation and step")
+    epochs: int = option(10, help="passes over the relations")
+    learning_rate: float = option(5e-6, help="AdamW peak learning rate")
+    chunk_size: int = option(64, help="prompts per forward pass; more per step use the gradient cache")
+    seed: int = option(0, help="random seed (sampling, dropout, validation questions)")
+    precision: str = option("auto", help="compute precision (auto: bf16 where the CPU has it)", choices=PRECISIONS)
+
+
+def default_of(cls: type, name: str, default: Any) -> Any:
+    """Field ``name`` of dataclass ``cls`` with another default (its help and choices kept)."""
+    base = cls.__dataclass_fields__[name]  # type: ignore[attr-defined]
+    return dataclasses.field(default=default, metadata=base.metadata)
+
+
+@dataclass
+class TrainingArguments(ContrastiveArguments):
     """Everything a training run needs (training only: what follows training is a recipe's, see
     :mod:`relvec.recipes`). Each field's metadata carries its help text and choices for the CLI."""
 
     presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
 
-    backbone: str = option(DEFAULT_BACKBONE, help="backbone to fine-tune: alias (minilm, mpnet), folder or hub id")
     template: str | None = option(
         None, help="manual template (a-e) or a custom one; default: the folder's own (a learned prompt stays), else d"
     )
-    pooling: str = option(DEFAULT_POOLING, help="how token states become one vector", choices=POOLING_MODES)
     max_length: int = option(DEFAULT_MAX_LENGTH, help="longest prompt in tokens (at most the backbone's positions)")
-    data: str = option("semeval2012", help="relation-similarity data: a name under the data dir, a folder or JSONL")
     train_splits: str = option(
         "train",
         help="comma list of the data's splits to train on (train, valid); with valid, the SemEval-valid questions "
         "are in-sample, so they can neither select the epoch nor be reported",
     )
-    data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
-    output_dir: str = option("runs/relvec", help="run folder: the selected model, logs, checkpoint")
-    loss: str = option("nce", help="contrastive loss", choices=LOSSES)
-    temperature: float = option(0.05, help="softmax temperature of nce / info_loob")
     margin: float = option(1.0, help="triplet margin")
     distance: str = option("euclidean", help="triplet distance", choices=("euclidean", "cosine"))
     classification: bool = option(False, help="add the SBERT classification term to the triplet loss")
-    num_positive: int = option(10, help="positives sampled per relation and step")
-    num_negative: int = option(400, help="negatives sampled per relation and step")
     reversed_negatives: int = option(
         0,
         help="direction-aware negatives: up to this many of the step's positives (a, b) also enter as negatives "
@@ -93,18 +112,13 @@ class TrainingArguments:
     exclude_relations: list[str] = option(  # noqa: RUF009 (option() returns a dataclasses.field)
         default_factory=list, help="comma list of relations or parents to leave out entirely (e.g. 1,8d)"
     )
-    epochs: int = option(10, help="passes over the relations")
     relations_per_step: int = option(
         1,
         help="relations per optimiser step (gradients summed, each relation's loss / the group size); "
         "under torchrun a multiple of the process count, each process taking its share",
     )
-    learning_rate: float = option(5e-6, help="AdamW peak learning rate")
     warmup_steps: int = option(10, help="linear warm-up steps, then linear decay to zero")
     weight_decay: float = option(0.0, help="AdamW weight decay")
-    chunk_size: int = option(64, help="prompts per forward pass; more per step use the gradient cache")
-    seed: int = option(0, help="random seed (sampling, dropout, validation questions)")
-    precision: str = option("auto", help="compute precision (auto: bf16 where the CPU has it)", choices=PRECISIONS)
     select_on: str = option(
         "semeval_valid",
         help="epoch selection: SemEval-valid analogies, the mean accuracy on the valid splits of --select-sets "

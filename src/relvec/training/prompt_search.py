@@ -25,16 +25,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from relvec.backbones import DEFAULT_BACKBONE
-from relvec.config import DEFAULT_POOLING, LEARNED_METHODS, POOLING_MODES
+from relvec.config import LEARNED_METHODS
 from relvec.data import RelationRecord, augment_negatives, load_relation_similarity, validation_questions
 from relvec.encoders.prompt import PromptEncoder, RelationEncoder
-from relvec.evaluation.analogy import semeval_valid_evaluator
+from relvec.evaluation.analogy import SEMEVAL_VALID, semeval_valid_evaluator
 from relvec.files import write_json, write_text
-from relvec.losses import LOSSES, RelationLoss, build_loss
-from relvec.precision import PRECISIONS, autocast, resolve_precision
+from relvec.losses import RelationLoss, build_loss
+from relvec.precision import autocast, resolve_precision
 from relvec.prompts import PromptShape
-from relvec.training.arguments import TrainingArguments
+from relvec.training.arguments import ContrastiveArguments, TrainingArguments, default_of
 from relvec.training.trainer import Trainer
 from relvec.validation import PROMPT_SEARCH_RANGES, check_fields, option
 
@@ -43,24 +42,17 @@ TEMPLATE_FILE = "template.txt"
 
 
 @dataclass
-class PromptSearchArguments:
-    """Settings of a prompt search; JSON-serialisable, validated on construction."""
+class PromptSearchArguments(ContrastiveArguments):
+    """Settings of a prompt search; JSON-serialisable, validated on construction. The shared fields are
+    :class:`ContrastiveArguments`' (here with a prompt search's defaults); the rest are the search's own."""
 
     method: str = option(
         "autoprompt", help="discrete triggers (autoprompt) or trained vectors (ptuning)", choices=LEARNED_METHODS
     )
-    backbone: str = option(DEFAULT_BACKBONE, help="untuned backbone to search a prompt for")
     shape: str = option("3,3,3", help="trigger counts before <subj>, between the words, and before <mask>")
-    pooling: str = option(DEFAULT_POOLING, help="how token states become one vector", choices=POOLING_MODES)
-    data: str = option("semeval2012", help="relation-similarity data: a name under the data dir, a folder or JSONL")
-    data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
-    output_dir: str = option("runs/prompt", help="folder for the model carrying the found prompt")
-    loss: str = option("nce", help="contrastive loss scoring a prompt", choices=LOSSES)
-    temperature: float = option(0.05, help="softmax temperature of nce / info_loob")
-    num_positive: int = option(5, help="positives sampled per relation")
-    num_negative: int = option(32, help="negatives sampled per relation")
-    seed: int = option(0, help="random seed")
-    precision: str = option("auto", help="compute precision (auto: bf16 where the CPU has it)", choices=PRECISIONS)
+    output_dir: str = default_of(ContrastiveArguments, "output_dir", "runs/prompt")
+    num_positive: int = default_of(ContrastiveArguments, "num_positive", 5)
+    num_negative: int = default_of(ContrastiveArguments, "num_negative", 32)
     # AutoPrompt
     iterations: int = option(60, help="autoprompt: trigger updates (one slot per iteration, in turn)")
     relations_per_batch: int = option(4, help="autoprompt: relations per batch")
@@ -68,9 +60,9 @@ class PromptSearchArguments:
     init_token: str = option("the", help="autoprompt: the token every trigger starts as")
     fixed_batch: bool = option(False, help="autoprompt: score every iteration on the same batch")
     # P-tuning (trained with the relvec Trainer; selection on SemEval-valid analogies)
-    epochs: int = option(2, help="ptuning: epochs of prompt-encoder training")
-    learning_rate: float = option(1e-3, help="ptuning: learning rate")
-    chunk_size: int = option(128, help="ptuning: prompts per forward pass")
+    epochs: int = default_of(ContrastiveArguments, "epochs", 2)
+    learning_rate: float = default_of(ContrastiveArguments, "learning_rate", 1e-3)
+    chunk_size: int = default_of(ContrastiveArguments, "chunk_size", 128)
 
     def __post_init__(self) -> None:
         PromptShape.parse(self.shape)
@@ -246,23 +238,9 @@ def ptuning(
 ) -> RelationEncoder:
     """Train a prompt encoder with the backbone frozen; the selected model is saved to ``args.output_dir``."""
     attach_prompt_encoder(model, PromptShape.parse(args.shape), args.settings())
+    shared = {f.name: getattr(args, f.name) for f in dataclasses.fields(ContrastiveArguments)}
     targs = TrainingArguments(
-        backbone=args.backbone,
-        template=model.config.template,
-        pooling=args.pooling,
-        data=args.data,
-        data_dir=args.data_dir,
-        output_dir=args.output_dir,
-        loss=args.loss,
-        temperature=args.temperature,
-        num_positive=args.num_positive,
-        num_negative=args.num_negative,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        chunk_size=args.chunk_size,
-        seed=args.seed,
-        precision=args.precision,
-        select_on="semeval_valid" if valid_records else "last",
+        **shared, template=model.config.template, select_on=SEMEVAL_VALID if valid_records else "last"
     )
     evaluator = semeval_valid_evaluator(validation_questions(valid_records, seed=args.seed)) if valid_records else None
     model.backbone.requires_grad_(False)  # only the prompt encoder is trained
