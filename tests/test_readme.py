@@ -1,5 +1,6 @@
-"""The README's examples keep working: every import in its Python blocks resolves, and every ``relvec``
-command line in its shell blocks parses (running them is the integration tests' and make demo's job)."""
+"""The README's and docs' examples keep working: every import in their Python blocks resolves, every ``relvec``
+command line in their shell blocks parses (running them is the integration tests' and make demo's job), and
+every relative link points at a file that exists."""
 
 import importlib
 import re
@@ -10,8 +11,15 @@ import pytest
 
 from relvec.cli import build_parser
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-BLOCKS = [(kind, body.replace("\\\n", " ")) for kind, body in re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)]
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", ROOT / "RESULTS.md", *sorted((ROOT / "docs").glob("*.md"))]
+TEXTS = {page: page.read_text(encoding="utf-8") for page in PAGES}
+README = TEXTS[ROOT / "README.md"]
+BLOCKS = [
+    (kind, body.replace("\\\n", " "))
+    for text in TEXTS.values()
+    for kind, body in re.findall(r"```(\w+)\n(.*?)```", text, flags=re.S)
+]
 IMPORTS = sorted(
     {
         line.strip()
@@ -32,6 +40,20 @@ COMMANDS = [
 
 def test_the_readme_has_examples():
     assert len(IMPORTS) >= 5 and len(COMMANDS) >= 10
+    assert len(README.splitlines()) <= 250
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_relative_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", TEXTS[page]):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_the_readme_links_every_docs_page():
+    for page in (ROOT / "docs").glob("*.md"):
+        assert f"docs/{page.name}" in README, f"README does not link docs/{page.name}"
 
 
 @pytest.mark.parametrize("line", IMPORTS)
