@@ -22,7 +22,6 @@ from relvec.training import (
     chunks_by_length,
     linear_schedule,
     relation_step,
-    sample_relation,
     validation_questions,
 )
 from relvec.training.checkpoint import CHECKPOINT, STATE_FILE
@@ -99,36 +98,9 @@ def test_training_arguments_validation_and_presets(tmp_path):
     assert TrainingArguments.from_dict(args.to_dict()) == args
 
 
-def test_schedule_and_sampling():
+def test_schedule():
     factor = linear_schedule(2, 10)
     assert [round(factor(s), 3) for s in (0, 1, 2, 6, 10)] == [0.333, 0.667, 1.0, 0.5, 0.0]
-    records = load_relation_similarity_stub()
-    pos, neg = sample_relation(records, 3, 2, np.random.default_rng(0))
-    assert len(pos) == 3 and len(neg) == 2 and set(pos) <= set(records.positives)
-    # the default draws nothing more from the generator, so runs without reversed negatives are unchanged
-    assert sample_relation(records, 3, 2, np.random.default_rng(0), 0) == (pos, neg)
-
-
-def test_reversed_negatives_are_flipped_positives_of_the_step():
-    from relvec.data import RelationRecord
-
-    positives = [("a", "b"), ("c", "d"), ("e", "f"), ("f", "e"), ("g", "h")]  # (e, f) is symmetric here
-    record = RelationRecord("1a", positives, [("x", "y"), ("y", "z")])
-    for seed in range(20):
-        pos, neg = sample_relation(record, 5, 2, np.random.default_rng(seed), num_reversed=2)
-        reversed_part = neg[2:]
-        assert len(reversed_part) == 2 and len(set(reversed_part)) == 2
-        assert all((t, h) in pos and (h, t) not in positives for h, t in reversed_part)
-    _, few = sample_relation(record, 5, 2, np.random.default_rng(0), num_reversed=10)
-    assert sorted(few[2:]) == [("b", "a"), ("d", "c"), ("h", "g")]
-    with pytest.raises(ValueError, match="reversed_negatives"):
-        TrainingArguments(reversed_negatives=-1)
-
-
-def load_relation_similarity_stub():
-    from relvec.data import RelationRecord
-
-    return RelationRecord("1a", POS, NEG)
 
 
 def test_validation_questions_are_deterministic(relation_data):
