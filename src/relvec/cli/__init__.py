@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hybrid": ("models", "join a model with static word-vector offsets"),
     "info": ("models", "describe a model"),
     "train": ("train", "fine-tune a relation encoder"),
+    "distill": ("distill", "distil a model into a static relation model (word-vector speed)"),
     "prompt": ("train", "learned prompts (AutoPrompt, P-tuning)"),
     "data": ("data", "build training data"),
     "push": ("push", "upload a saved folder to the Hugging Face hub"),

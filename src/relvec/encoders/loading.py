@@ -12,6 +12,7 @@ from relvec.backbones import DEFAULT_BACKBONE
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
+from relvec.encoders.static_relation import StaticRelationEncoder, read_static_relation_config
 from relvec.files import short_repr
 
 # Pairs whose embeddings fingerprint a model (used to check that an index matches its model).
@@ -74,6 +75,9 @@ def _no_prompt_options(name: str, template: str | None, pooling: str | None) -> 
 
 
 def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
+    if read_static_relation_config(text) is not None:
+        _no_prompt_options(text, template, pooling)
+        return StaticRelationEncoder.from_pretrained(text)
     if read_static_config(text) is not None:
         _no_prompt_options(text, template, pooling)
         return StaticOffsetEncoder.from_pretrained(text)

@@ -89,7 +89,7 @@ class EncoderWordVectors:
     def prefetch(self, terms: Iterable[str], show_progress_bar: bool | None = None) -> None:
         """Embed every term not cached yet, in length-sorted batches padded to their own longest
         (progress shown from 16 batches on unless ``show_progress_bar`` says otherwise)."""
-        todo = sorted({t.strip() for t in terms if t.strip()} - self._cache.keys(), key=len)
+        todo = sorted({t.strip() for t in terms if t.strip()} - self._cache.keys(), key=lambda t: (len(t), t))
         starts = range(0, len(todo), self.batch_size)
         show = len(starts) >= 16 if show_progress_bar is None else show_progress_bar
         for start in tqdm(starts, desc="word vectors", disable=not show):

@@ -1,0 +1,281 @@
+"""Distil a relvec model into a :class:`~relvec.encoders.static_relation.StaticRelationEncoder` (``relvec distill``).
+
+1. The teacher is split into its prompt part, its word vectors (a sentence encoder's: they become the student's
+   word table and out-of-vocabulary fallback) and, for a hybrid, its direction and offset weight.
+2. Training pairs come from sources that never touch an evaluation split (:mod:`relvec.data.pairs`).
+3. The teacher embeds them once (forward prompt part only: the student gets b:a by swapping its inputs), in
+   shards written atomically under ``work_dir``, so a killed run resumes where it stopped.
+4. The pair network learns to reproduce those vectors: loss = (1 − cos) + ``structure_weight`` · the mean squared
+   difference of the batch's student and teacher cosine matrices (what analogy scoring reads). After every epoch
+   the whole student answers the analogy *valid* questions; the best epoch is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from relvec.completion import default_vocabulary
+from relvec.data import ANALOGY_VALID_SETS
+from relvec.data.pairs import (
+    distillation_pairs,
+    excluded_pairs,
+    lexical_pairs,
+    neighbour_pairs,
+    random_pairs,
+    semeval_pairs,
+)
+from relvec.encoders.static_relation import PairNetwork, StaticRelationEncoder
+from relvec.evaluation.suite import analogy_valid_evaluator
+from relvec.files import read_json, write_file, write_json
+from relvec.loading import load_model
+from relvec.validation import check_fields, option, split_list
+
+Pair = tuple[str, str]
+DISTILL_RANGES = {
+    "vocab_size": ("int", 100, 2_000_000),
+    "pairs": ("int", 100, 100_000_000),
+    "random_share": ("float", 0.0, 1.0),
+    "neighbour_share": ("float", 0.0, 1.0),
+    "hidden": ("int", 8, 65_536),
+    "rank": ("int", 1, 65_536),
+    "epochs": ("int", 1, 10_000),
+    "batch_size": ("int", 8, 1_000_000),
+    "learning_rate": ("float", 1e-7, 1.0),
+    "structure_weight": ("float", 0.0, 100.0),
+    "seed": ("int", 0, 2**32 - 1),
+    "shard_size": ("int", 100, 10_000_000),
+    "teacher_batch_size": ("int", 1, 100_000),
+}
+
+
+@dataclass
+class DistillArguments:
+    """Settings of a distillation (``relvec distill``); validated on construction."""
+
+    teacher: str = option("runs/best-cpu/hybrid", help="the relvec model to distil (a hybrid or a relation encoder)")
+    output_dir: str = option("runs/static", help="folder for the static relation model")
+    work_dir: str | None = option(None, help="teacher-embedding shards (default: OUTPUT-work); reused on resume")
+    data_dir: str | None = option(None, help="benchmark data directory (default: $RELVEC_DATA)")
+    vocab_size: int = option(50_000, help="most frequent GloVe words in the word table (plus every training word)")
+    pairs: int = option(100_000, help="teacher-embedded training pairs (the cost: the teacher embeds each once)")
+    random_share: float = option(0.3, help="share of random vocabulary pairs among the training pairs")
+    neighbour_share: float = option(0.2, help="share of pairs of nearby words (by word-vector cosine)")
+    hidden: int = option(1024, help="hidden units of the pair network")
+    rank: int = option(256, help="rank of its bilinear term (x ⊙ y)")
+    epochs: int = option(30, help="passes over the training pairs")
+    batch_size: int = option(1024, help="pairs per optimiser step")
+    learning_rate: float = option(2e-3, help="AdamW peak learning rate (cosine decay)")
+    structure_weight: float = option(1.0, help="weight of the batch cosine-matrix term of the loss")
+    select_sets: str = option(",".join(ANALOGY_VALID_SETS), help="analogy sets whose valid splits select the epoch")
+    seed: int = option(0, help="random seed")
+    shard_size: int = option(20_000, help="teacher vectors per shard file")
+    teacher_batch_size: int = option(128, help="pairs per teacher forward pass")
+
+    def __post_init__(self) -> None:
+        check_fields(self, DISTILL_RANGES)
+        if self.random_share + self.neighbour_share > 1:
+            raise ValueError("random_share + neighbour_share (--random-share, --neighbour-share) must be at most 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------- the teacher
+def teacher_parts(teacher: Any) -> tuple[Any, Any, bool, float | None]:
+    """(prompt model, word vectors, bidirectional, offset weight) of a hybrid or a plain relation encoder."""
+    prompt = getattr(teacher, "prompt", teacher)
+    vectors = teacher.word_vectors() if callable(getattr(teacher, "word_vectors", None)) else None
+    if vectors is None or not getattr(vectors, "backbone", None):
+        raise ValueError(
+            f"{getattr(teacher, 'name_or_path', teacher)}: distillation needs word vectors from a sentence encoder "
+            "(a hybrid with encoder:BACKBONE offsets, or a relation encoder)"
+        )
+    weight = getattr(teacher, "weight", None) if getattr(teacher, "static", None) is not None else None
+    return prompt, vectors, bool(getattr(teacher, "bidirectional", False)), weight
+
+
+def embed_teacher(
+    prompt: Any,
+    pairs: Sequence[Pair],
+    work_dir: Path,
+    shard_size: int,
+    batch_size: int = 128,
+    on_shard: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """The prompt part's unit vectors of ``pairs`` (float16), from shards under ``work_dir``: each shard is
+    written atomically once, so a killed run resumes from the last complete shard."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(json.dumps([list(p) for p in pairs]).encode()).hexdigest()
+    manifest = {"pairs_sha256": digest, "pairs": len(pairs), "shard_size": shard_size, "teacher": prompt.name_or_path}
+    path = work_dir / "teacher.json"
+    if path.is_file() and read_json(path) != manifest:
+        raise ValueError(f"{work_dir} holds teacher vectors of other pairs or another teacher; use a new --work-dir")
+    write_json(path, manifest)
+    shards = []
+    count = math.ceil(len(pairs) / shard_size)
+    for i in range(count):
+        shard = work_dir / f"shard-{i:05d}.npy"
+        part = pairs[i * shard_size : (i + 1) * shard_size]
+        if shard.is_file():
+            done = np.load(shard, allow_pickle=False)
+            if done.shape[0] == len(part):
+                shards.append(done)
+                continue
+        vectors = prompt.encode(list(part), batch_size=batch_size, normalize=True, show_progress_bar=False)
+        vectors = np.asarray(vectors, dtype=np.float16)
+        write_file(shard, lambda p, v=vectors: np.save(p, v, allow_pickle=False))
+        shards.append(vectors)
+        if on_shard is not None:
+            on_shard(i + 1, count)
+    return np.concatenate(shards) if shards else np.zeros((0, 1), dtype=np.float16)
+
+
+# ---------------------------------------------------------------------------- the data
+def training_pairs(
+    args: DistillArguments, vocabulary: Sequence[str], vectors: np.ndarray
+) -> tuple[list[Pair], dict[str, int]]:
+    """Benchmark train/valid pairs first, then random and nearby vocabulary pairs up to ``args.pairs``."""
+    n_random = int(args.pairs * args.random_share)
+    n_near = int(args.pairs * args.neighbour_share)
+    sources = {
+        "semeval": semeval_pairs(args.data_dir),
+        "lexical": lexical_pairs(args.data_dir),
+        "random": random_pairs(vocabulary, n_random, args.seed),
+        "neighbours": neighbour_pairs(vocabulary, vectors, n_near, seed=args.seed),
+    }
+    return distillation_pairs(sources, excluded_pairs(args.data_dir), limit=args.pairs, seed=args.seed)
+
+
+def word_table(word_vectors: Any, words: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Unit vectors of ``words`` (distinct, in order) from the teacher's word vectors."""
+    words = list(dict.fromkeys(words))
+    word_vectors.prefetch(words, show_progress_bar=False)
+    rows = [np.asarray(word_vectors.lookup(w), dtype=np.float32) for w in words]
+    matrix = np.stack(rows)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return words, matrix
+
+
+# ---------------------------------------------------------------------------- training
+def structure_loss(student: torch.Tensor, teacher: torch.Tensor, weight: float) -> torch.Tensor:
+    """(1 − cos) per pair, plus ``weight`` × the mean squared difference of the two batch cosine matrices."""
+    s = torch.nn.functional.normalize(student, dim=1)
+    t = torch.nn.functional.normalize(teacher, dim=1)
+    loss = (1 - (s * t).sum(dim=1)).mean()
+    if weight > 0:
+        loss = loss + weight * ((s @ s.T - t @ t.T) ** 2).mean()
+    return loss
+
+
+def train_network(
+    network: PairNetwork,
+    table: torch.Tensor,
+    heads: torch.Tensor,
+    tails: torch.Tensor,
+    targets: torch.Tensor,
+    args: DistillArguments,
+    on_epoch: Callable[[int, float], float],
+) -> list[dict[str, float]]:
+    """AdamW with cosine decay over ``args.epochs``; ``on_epoch(epoch, train_loss)`` returns the validation score,
+    and the best epoch's weights are loaded back at the end."""
+    generator = torch.Generator().manual_seed(args.seed)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=args.learning_rate, weight_decay=0.0)
+    steps = args.epochs * math.ceil(len(heads) / args.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    history: list[dict[str, float]] = []
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
+    for epoch in range(1, args.epochs + 1):
+        network.train()
+        order = torch.randperm(len(heads), generator=generator)
+        losses = []
+        for start in range(0, len(order), args.batch_size):
+            idx = order[start : start + args.batch_size]
+            out = network(table[heads[idx]], table[tails[idx]])
+            loss = structure_loss(out, targets[idx], args.structure_weight)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+        network.eval()
+        score = on_epoch(epoch, float(np.mean(losses)))
+        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "valid": score})
+        if best is None or score > best[0]:
+            best = (score, {k: v.detach().clone() for k, v in network.state_dict().items()})
+    if best is not None:
+        network.load_state_dict(best[1])
+    return history
+
+
+def distill(
+    args: DistillArguments,
+    teacher: Any | None = None,
+    vocabulary: Sequence[str] | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> StaticRelationEncoder:
+    """Distil ``args.teacher`` (or the model given) into a static relation model saved to ``args.output_dir``;
+    ``vocabulary`` replaces the ``vocab_size`` most frequent GloVe words as the word table's base."""
+    started = time.perf_counter()
+    torch.manual_seed(args.seed)
+    teacher = teacher if teacher is not None else load_model(args.teacher)
+    prompt, word_vectors, bidirectional, weight = teacher_parts(teacher)
+    words, table = word_table(word_vectors, vocabulary or default_vocabulary(args.vocab_size))
+    log(f"word table: {len(words)} words of {word_vectors.backbone}")
+    pairs, counts = training_pairs(args, words, table)
+    extra = sorted({w for p in pairs for w in p} - set(words))
+    if extra:
+        more, more_vectors = word_table(word_vectors, extra)
+        words, table = [*words, *more], np.vstack([table, more_vectors])
+    log(f"{len(pairs)} training pairs ({', '.join(f'{k} {v}' for k, v in counts.items())} before the cut)")
+    work = Path(args.work_dir or f"{args.output_dir}-work")
+    targets = embed_teacher(
+        prompt,
+        pairs,
+        work,
+        args.shard_size,
+        args.teacher_batch_size,
+        on_shard=lambda i, n: log(f"teacher: shard {i}/{n}"),
+    )
+    index = {w: i for i, w in enumerate(words)}
+    heads = torch.as_tensor([index[a] for a, _ in pairs])
+    tails = torch.as_tensor([index[b] for _, b in pairs])
+    network = PairNetwork(table.shape[1], args.hidden, args.rank, targets.shape[1])
+    evaluator = analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, show_progress_bar=False)
+    matrix = torch.from_numpy(table)
+
+    def student() -> StaticRelationEncoder:
+        return StaticRelationEncoder(
+            words, table, network, word_vectors.backbone, bidirectional, weight, args.output_dir
+        )
+
+    def on_epoch(epoch: int, loss: float) -> float:
+        metrics = evaluator(student())
+        score = float(metrics[metrics["primary_metric"]])
+        log(f"epoch {epoch}: loss {loss:.4f}, analogy valid {100 * score:.1f}")
+        return score
+
+    history = train_network(network, matrix, heads, tails, torch.from_numpy(targets.astype(np.float32)), args, on_epoch)
+    model = student()
+    model.info = {
+        "teacher": str(getattr(teacher, "name_or_path", args.teacher)),
+        "pairs": len(pairs),
+        "sources": counts,
+        "arguments": {k: v for k, v in args.to_dict().items() if k not in ("output_dir", "work_dir", "data_dir")},
+        "history": history,
+        "best_valid": max(h["valid"] for h in history),
+        "minutes": round((time.perf_counter() - started) / 60, 1),
+    }
+    model.save_pretrained(args.output_dir)
+    return StaticRelationEncoder.from_pretrained(args.output_dir)

@@ -1,0 +1,334 @@
+"""A static relation model: relation vectors at the speed of word vectors, distilled from a relvec teacher.
+
+The pair network reads the teacher's own word vectors x = e(a), y = e(b) (unit vectors of a word table) and
+predicts the teacher's prompt embedding p̂(a, b):
+
+    h = relu(Wa·x + Wb·y + P·((U·x) ⊙ (V·y)) + c),    f(a, b) = W2·h + b2
+
+Wa·x, Wb·y, U·x and V·y depend on one word only, so they are computed once per table word (:meth:`tables`);
+a pair then costs a gather, an r×h product for the low-rank bilinear term x ⊙ y (which tells a:b from b:a and
+carries the interaction a mean of the two words cannot) and the output layer. Like its teacher, the model can
+be bidirectional, [f̂(a, b) ; f̂(b, a)] / √2, and a hybrid with the offset ô = unit(e(b) − e(a)) of the same word
+vectors at weight w (:func:`relvec.encoders.hybrid.mixing_factors`), so its vectors have the teacher's shape.
+
+A word outside the table gets its vector from the backbone that made the table (a sentence encoder's word
+vector, computed on demand and cached; local files only), so no pair fails for being out of vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from relvec.cards import render_card, write_card
+from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
+from relvec.encoders.base import Pair, validate_pairs
+from relvec.encoders.hybrid import mixing_factors
+from relvec.encoders.static import WordVectors
+from relvec.encoders.word_vectors import EncoderWordVectors
+from relvec.files import FileFormatError, read_json, read_safetensors, save_into, short_repr, write_json
+from relvec.version import __version__
+
+STATIC_RELATION_MODEL_TYPE = "static_relation"
+TABLE_FILE = "word_table.safetensors"
+WORDS_FILE = "words.json"
+NETWORK_FILE = "pair_network.safetensors"
+_PARAMS = ("wa", "wb", "u", "v", "p", "c", "w2", "b2")
+_BLOCK = 8192  # pairs per matrix product in encode
+
+
+class PairNetwork(nn.Module):
+    """f(x, y) of the module docstring; ``dim`` word dims, ``hidden`` units, bilinear ``rank``, ``out_dim`` outputs."""
+
+    def __init__(self, dim: int, hidden: int, rank: int, out_dim: int) -> None:
+        super().__init__()
+        for name, value in (("dim", dim), ("hidden", hidden), ("rank", rank), ("out_dim", out_dim)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.dim, self.hidden, self.rank, self.out_dim = dim, hidden, rank, out_dim
+        scale_in, scale_h, scale_r = 1 / math.sqrt(dim), 1 / math.sqrt(hidden), 1 / math.sqrt(rank)
+        self.wa = nn.Parameter(torch.randn(hidden, dim) * scale_in)
+        self.wb = nn.Parameter(torch.randn(hidden, dim) * scale_in)
+        self.u = nn.Parameter(torch.randn(rank, dim) * scale_in)
+        self.v = nn.Parameter(torch.randn(rank, dim) * scale_in)
+        self.p = nn.Parameter(torch.randn(hidden, rank) * scale_r)
+        self.c = nn.Parameter(torch.zeros(hidden))
+        self.w2 = nn.Parameter(torch.randn(out_dim, hidden) * scale_h)
+        self.b2 = nn.Parameter(torch.zeros(out_dim))
+
+    def word_parts(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per word: (Wa·x, Wb·x, U·x, V·x), the parts a word brings as head or as tail."""
+        return vectors @ self.wa.T, vectors @ self.wb.T, vectors @ self.u.T, vectors @ self.v.T
+
+    def combine(
+        self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
+    ) -> torch.Tensor:
+        """f from the parts of the heads (Wa·x, U·x) and the tails (Wb·y, V·y), row by row."""
+        hidden = torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
+        return hidden @ self.w2.T + self.b2
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        ax, _, ux, _ = self.word_parts(x)
+        _, by, _, vy = self.word_parts(y)
+        return self.combine(ax, by, ux, vy)
+
+    def flops_per_pair(self) -> int:
+        """Multiply-adds of one pair once the word parts are known: the bilinear term and the output layer."""
+        return self.rank * self.hidden + self.hidden * self.out_dim
+
+
+class StaticRelationEncoder:
+    """Word table + pair network, following the :class:`~relvec.encoders.base.PairEncoder` protocol."""
+
+    model_type = STATIC_RELATION_MODEL_TYPE
+
+    def __init__(
+        self,
+        words: Sequence[str],
+        table: np.ndarray | torch.Tensor,
+        network: PairNetwork,
+        backbone: str,
+        bidirectional: bool = False,
+        offset_weight: float | None = None,
+        name_or_path: str = "",
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        """``table``: unit word vectors of ``words`` (the teacher's); ``backbone``: the sentence encoder that
+        made them (the out-of-vocabulary fallback); ``offset_weight``: None for no offset part."""
+        matrix = torch.as_tensor(np.asarray(table, dtype=np.float32))
+        if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.shape[1] != network.dim:
+            raise ValueError(
+                f"{len(words)} words and a {network.dim}-dim network, but a table of shape {tuple(matrix.shape)}"
+            )
+        if offset_weight is not None:
+            mixing_factors(offset_weight)  # validates
+        self.words = list(words)
+        self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("the word table repeats a word")
+        self.table = matrix
+        self.network = network
+        self.backbone = backbone
+        self.bidirectional = bool(bidirectional)
+        self.offset_weight = offset_weight
+        self.name_or_path = name_or_path or "static-relation"
+        self.info = dict(info or {})
+        self._tables: tuple[torch.Tensor, ...] | None = None
+        self._fallback: EncoderWordVectors | None = None
+        self._extra: dict[str, torch.Tensor] = {}  # out-of-vocabulary words' vectors, computed once
+
+    # ------------------------------------------------------------------ the protocol
+    @property
+    def prompt_dim(self) -> int:
+        return self.network.out_dim * (2 if self.bidirectional else 1)
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.prompt_dim + (self.network.dim if self.offset_weight is not None else 0)
+
+    def word_vectors(self) -> WordVectors:
+        """The word table as word vectors (completion's arithmetic and offsets use them)."""
+        return WordVectors(self.words, self.table.numpy(), name=f"table:{self.backbone}", lowercase=False)
+
+    def encode(
+        self,
+        pairs: Any,
+        batch_size: int = 64,
+        normalize: bool = False,
+        convert_to_tensor: bool = False,
+        show_progress_bar: bool | None = None,
+        precision: str = "auto",
+    ) -> np.ndarray | torch.Tensor:
+        """Relation vectors (float32, input order; unit vectors, so ``normalize`` changes nothing). ``batch_size``,
+        ``show_progress_bar`` and ``precision`` are the protocol's: a static model computes in fp32 blocks."""
+        checked, single = validate_pairs(pairs)
+        rows = self._rows(checked)
+        heads = torch.as_tensor([rows[a] for a, _ in checked], dtype=torch.long)
+        tails = torch.as_tensor([rows[b] for _, b in checked], dtype=torch.long)
+        out = self.encode_rows(heads, tails)
+        result = out[0] if single else out
+        return torch.from_numpy(result) if convert_to_tensor else result
+
+    def encode_rows(self, heads: torch.Tensor, tails: torch.Tensor) -> np.ndarray:
+        """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`, mining and completion."""
+        parts = self.tables()
+        out = np.empty((len(heads), self.embedding_dim), dtype=np.float32)
+        a, b = mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
+        with torch.inference_mode():
+            for start in range(0, len(heads), _BLOCK):
+                h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
+                prompt = self._unit(self._f(parts, h, t))
+                if self.bidirectional:
+                    prompt = torch.cat([prompt, self._unit(self._f(parts, t, h))], dim=1) / math.sqrt(2.0)
+                chunk = [a * prompt]
+                if self.offset_weight is not None:
+                    table = parts[4]
+                    chunk.append(b * self._unit(table[t] - table[h]))
+                out[start : start + len(h)] = torch.cat(chunk, dim=1).numpy()
+        return out
+
+    def tables(self) -> tuple[torch.Tensor, ...]:
+        """(Wa·x, Wb·x, U·x, V·x, x) for every table word, plus the out-of-vocabulary words met so far."""
+        if self._tables is None or self._tables[0].shape[0] != len(self.table) + len(self._extra):
+            vectors = torch.cat([self.table, torch.stack(list(self._extra.values()))]) if self._extra else self.table
+            with torch.inference_mode():
+                parts = [
+                    torch.cat(chunk)
+                    for chunk in zip(*(self.network.word_parts(block) for block in vectors.split(16384)), strict=True)
+                ]
+            self._tables = (*parts, vectors)
+        return self._tables
+
+    def _f(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        return self.network.combine(parts[0][heads], parts[1][tails], parts[2][heads], parts[3][tails])
+
+    @staticmethod
+    def _unit(x: torch.Tensor) -> torch.Tensor:
+        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def _rows(self, pairs: Sequence[Pair]) -> dict[str, int]:
+        """Table row of every word of ``pairs``; words outside the table get rows after it (their vectors from
+        the backbone)."""
+        words = {w for pair in pairs for w in pair}
+        missing = sorted(w for w in words if w not in self.index and w not in self._extra)
+        if missing:
+            self._add_words(missing)
+        extra_rows = {w: len(self.table) + i for i, w in enumerate(self._extra)}
+        return {w: self.index[w] if w in self.index else extra_rows[w] for w in words}
+
+    def _add_words(self, words: Sequence[str]) -> None:
+        if self._fallback is None:
+            try:
+                self._fallback = EncoderWordVectors(self.backbone, local_files_only=True, referrer=self.name_or_path)
+            except (OSError, ValueError) as exc:
+                raise ValueError(
+                    f"{short_repr(words[0])} is not in {self.name_or_path}'s word table and its backbone "
+                    f"{self.backbone!r} is not installed to compute it ({str(exc).splitlines()[0][:80]})"
+                ) from None
+        self._fallback.prefetch(words, show_progress_bar=False)
+        for word in words:
+            vector = self._fallback.lookup(word)
+            if vector is None:
+                raise ValueError(f"no vector for {short_repr(word)} from backbone {self.backbone!r}")
+            self._extra[word] = torch.as_tensor(np.asarray(vector, dtype=np.float32))
+
+    # ------------------------------------------------------------------ persistence
+    def config(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "model_type": STATIC_RELATION_MODEL_TYPE,
+            "relvec_version": __version__,
+            "backbone": self.backbone,
+            "bidirectional": self.bidirectional,
+            "offset_weight": self.offset_weight,
+            "dim": self.network.dim,
+            "hidden": self.network.hidden,
+            "rank": self.network.rank,
+            "out_dim": self.network.out_dim,
+            "embedding_dim": self.embedding_dim,
+            "words": len(self.words),
+            "table_dtype": "float16",
+            "distillation": self.info,
+        }
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """words.json, the word table (float16 safetensors), the network (float32 safetensors), the side file
+        and a model card; written atomically, the side file last."""
+        directory = Path(directory)
+        network = {k: v.detach().float().contiguous() for k, v in self.network.state_dict().items()}
+
+        def write(staging: Path) -> None:
+            write_json(staging / WORDS_FILE, self.words)
+            save_file({"vectors": self.table.half().contiguous()}, str(staging / TABLE_FILE))
+            save_file(network, str(staging / NETWORK_FILE))
+            write_card(staging, directory, static_relation_card(self, directory))
+            write_json(staging / CONFIG_NAME, self.config())
+
+        return save_into(directory, write, last=(CONFIG_NAME,))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> StaticRelationEncoder:
+        """Load a saved folder (no transformer is loaded for in-vocabulary words); a damaged folder is refused
+        with an error naming the file."""
+        folder = Path(directory)
+        config = read_static_relation_config(folder)
+        if config is None:
+            raise ValueError(
+                f"{folder} is not a static relation model "
+                f"(no {CONFIG_NAME} with model_type {STATIC_RELATION_MODEL_TYPE!r})"
+            )
+        words = read_json(folder / WORDS_FILE)
+        if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+            raise FileFormatError(f"{folder / WORDS_FILE}: expected a JSON list of words")
+        table = read_safetensors(folder / TABLE_FILE).get("vectors")
+        if table is None or table.ndim != 2 or table.shape[0] != len(words):
+            raise FileFormatError(
+                f"{folder / TABLE_FILE}: expected a 'vectors' matrix with one row per word of {WORDS_FILE}"
+            )
+        sizes = {k: config.get(k) for k in ("dim", "hidden", "rank", "out_dim")}
+        try:
+            network = PairNetwork(**sizes)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise FileFormatError(f"{folder / CONFIG_NAME}: {exc}") from None
+        state = read_safetensors(folder / NETWORK_FILE)
+        expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in state.items()}
+        if found != expected:
+            raise FileFormatError(
+                f"{folder / NETWORK_FILE}: tensors {short_repr(found, 160)} do not match {CONFIG_NAME}"
+            )
+        if not all(bool(torch.isfinite(v).all()) for v in state.values()) or not bool(torch.isfinite(table).all()):
+            raise FileFormatError(f"{folder}: the network or the word table holds non-finite values")
+        network.load_state_dict(state)
+        network.eval().requires_grad_(False)
+        weight = config.get("offset_weight")
+        return cls(
+            words,
+            table.float().numpy(),
+            network,
+            str(config.get("backbone", "")),
+            bool(config.get("bidirectional", False)),
+            None if weight is None else float(weight),
+            name_or_path=str(folder),
+            info=config.get("distillation") or {},
+        )
+
+
+def read_static_relation_config(folder: str | Path) -> dict[str, Any] | None:
+    """The side file of a static relation folder, or None when the folder is something else."""
+    return read_typed_config(folder, STATIC_RELATION_MODEL_TYPE)
+
+
+def static_relation_card(model: StaticRelationEncoder, directory: Path) -> str:
+    """The model card of a static relation folder."""
+    info = model.info
+    teacher = info.get("teacher", "a relvec model")
+    description = (
+        f"A relvec **static relation model**: relation vectors for word pairs at the speed of word vectors. A small "
+        f"pair network over the word vectors of `{model.backbone}` ({len(model.words):,} words in its table) was "
+        f"distilled from `{teacher}` on {info.get('pairs', '?'):,} teacher-embedded pairs, none from a test split. "
+        f"Output: {model.embedding_dim} dimensions"
+        + (", bidirectional" if model.bidirectional else "")
+        + (f", with the word-vector offset at weight {model.offset_weight}" if model.offset_weight is not None else "")
+        + ". Words outside the table take their vector from the backbone when it is installed."
+    )
+    usage = "\n".join(
+        [
+            "```python",
+            "from relvec.loading import load_model",
+            "",
+            f'model = load_model("{directory.name}")',
+            'vectors = model.encode([("tokyo", "japan"), ("paris", "france")])',
+            "```",
+            "",
+            f"Command line: `relvec embed --model {directory.name} tokyo:japan paris:france`.",
+        ]
+    )
+    return render_card(directory.name, description, usage, base_model=model.backbone)
