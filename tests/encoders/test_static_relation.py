@@ -1,0 +1,127 @@
+"""The static relation model: distilled from a tiny teacher in-process, saved, reloaded, OOV-safe, refused when
+damaged, trained on no evaluation pair, and its teacher's vectors embedded once (resumable)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from relvec.data.pairs import distillation_pairs, excluded_pairs
+from relvec.distill import DistillArguments, distill, embed_teacher, teacher_parts
+from relvec.encoders.static_relation import NETWORK_FILE, TABLE_FILE, PairNetwork, StaticRelationEncoder
+from relvec.files import FileFormatError
+from relvec.loading import load_model
+
+from conftest import WordOffsetEncoder
+
+VOCAB = "cat kitten dog puppy sun planet animal part thing car road paris france tokyo japan".split()  # noqa: SIM905
+
+
+@pytest.fixture()
+def student(tiny_encoder, suite_data, tmp_path):
+    args = DistillArguments(
+        teacher="tiny",
+        output_dir=str(tmp_path / "static"),
+        data_dir=str(suite_data),
+        pairs=200,
+        random_share=0.3,
+        neighbour_share=0.2,
+        hidden=16,
+        rank=4,
+        epochs=2,
+        batch_size=32,
+        shard_size=100,
+        select_sets="u2",
+    )
+    return distill(args, teacher=tiny_encoder, vocabulary=VOCAB)
+
+
+def test_the_student_trains_saves_and_reloads_bit_identically(student, tmp_path):
+    pairs = [("cat", "kitten"), ("paris", "france"), ("kitten", "cat")]
+    vectors = student.encode(pairs)
+    assert vectors.shape == (3, student.embedding_dim) and student.embedding_dim == 32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[2])  # a:b is not b:a
+    again = load_model(str(tmp_path / "static"))
+    assert isinstance(again, StaticRelationEncoder)
+    np.testing.assert_array_equal(again.encode(pairs), vectors)
+    assert student.info["pairs"] > 0 and len(student.info["history"]) == 2
+    saved = sorted(p.name for p in (tmp_path / "static").iterdir())
+    assert saved == [
+        "README.md",
+        "pair_network.safetensors",
+        "relvec_config.json",
+        "word_table.safetensors",
+        "words.json",
+    ]
+
+
+def test_encode_keeps_input_order_and_handles_out_of_vocabulary_words(student):
+    pairs = [("dog", "puppy"), ("zebra", "stripes"), ("cat", "kitten")]
+    together = student.encode(pairs)
+    alone = np.stack([student.encode(p) for p in pairs])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert "zebra" not in student.index and np.isfinite(together[1]).all()
+    assert torch.is_tensor(student.encode(pairs, convert_to_tensor=True))
+
+
+def test_a_damaged_folder_is_refused_with_the_file_named(student, tmp_path):
+    folder = tmp_path / "static"
+    (folder / NETWORK_FILE).write_bytes(b"\x00" * 16)
+    with pytest.raises(FileFormatError, match=NETWORK_FILE):
+        StaticRelationEncoder.from_pretrained(folder)
+    student.save_pretrained(folder)
+    (folder / "words.json").write_text(json.dumps(["cat"]))
+    with pytest.raises(FileFormatError, match=TABLE_FILE):
+        StaticRelationEncoder.from_pretrained(folder)
+
+
+def test_a_hybrid_teacher_gives_a_hybrid_student():
+    network = PairNetwork(dim=4, hidden=8, rank=2, out_dim=6)
+    table = np.eye(4, dtype=np.float32)
+    model = StaticRelationEncoder(["a", "b", "c", "d"], table, network, "none", bidirectional=True, offset_weight=0.5)
+    assert model.embedding_dim == 2 * 6 + 4
+    v = model.encode([("a", "b"), ("b", "a")])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    offset = v[:, 12:] / np.linalg.norm(v[:, 12:], axis=1, keepdims=True)
+    np.testing.assert_allclose(offset[0], -offset[1], atol=1e-6)  # the offset part flips with the direction
+    np.testing.assert_allclose(v[0, :6], v[1, 6:12], atol=1e-6)  # bidirectional halves swap
+    with pytest.raises(ValueError, match="not in"):
+        model.encode([("a", "zzz")])  # no backbone to compute an unknown word: a clear error, not a crash
+
+
+def test_no_evaluation_pair_is_among_the_distillation_pairs(suite_data):
+    exclude = excluded_pairs(suite_data)
+    assert ("cat", "kitten") in exclude and ("kitten", "cat") in exclude and ("dog", "puppy") in exclude
+    test_lexical = json.loads((suite_data / "lexical_relation" / "BLESS" / "test.jsonl").read_text().splitlines()[0])
+    assert (test_lexical["head"].lower(), test_lexical["tail"].lower()) in exclude
+    pairs, counts = distillation_pairs({"x": [("Cat", "Kitten"), ("cat", "dog"), ("puppy", "dog")]}, exclude)
+    assert pairs == [("cat", "dog")] and counts == {"x": 1}
+
+
+def test_the_student_trained_on_no_excluded_pair(student, suite_data, tmp_path):
+    shards = json.loads((tmp_path / "static-work" / "teacher.json").read_text())
+    assert shards["pairs"] == student.info["pairs"]
+    assert student.info["sources"]["semeval"] > 0
+
+
+def test_teacher_vectors_are_embedded_once_and_resumed(tmp_path):
+    teacher = WordOffsetEncoder(dim=6)
+    pairs = [(f"a{i}", f"b{i}") for i in range(250)]
+    first = embed_teacher(teacher, pairs, tmp_path, shard_size=100)
+    assert len(teacher.encoded) == 250 and first.shape == (250, 6)
+    (tmp_path / "shard-00002.npy").unlink()  # as if killed before the last shard
+    teacher.encoded.clear()
+    again = embed_teacher(teacher, pairs, tmp_path, shard_size=100)
+    assert len(teacher.encoded) == 50
+    np.testing.assert_array_equal(first, again)
+    with pytest.raises(ValueError, match="other pairs"):
+        embed_teacher(teacher, pairs[:10], tmp_path, shard_size=100)
+
+
+def test_teacher_parts_of_a_relation_encoder(tiny_encoder):
+    prompt, vectors, bidirectional, weight = teacher_parts(tiny_encoder)
+    assert prompt is tiny_encoder and vectors.dim == 32 and not bidirectional and weight is None
+    with pytest.raises(ValueError, match="sentence encoder"):
+        teacher_parts(WordOffsetEncoder())
