@@ -11,6 +11,10 @@ Two steps, as a retrieve-then-rerank search:
    (for a hybrid, its own embedding, so its own score). All candidate pairs of a batch of queries go to
    ``model.encode`` in one call.
 
+With a static relation model (``relvec distill``) the search can be **exhaustive** (``exhaustive=True``): every
+vocabulary word d is scored by cos(emb(A, B), emb(C, d)) (plus ``blend`` × its arithmetic score), through the
+model's ``score_rows`` without building the vectors.
+
 The default vocabulary is the most frequent lower-case alphabetic words of GloVe 6B (its file is in frequency
 order); a user file (one word per line) works too.
 """
@@ -204,7 +208,14 @@ class AnalogyCompleter:
         batch_size: int = 64,
         cache_dir: str | Path | None = None,
         show_progress_bar: bool | None = None,
+        exhaustive: bool = False,
+        blend: float = 0.0,
     ) -> None:
+        if exhaustive and not callable(getattr(model, "score_rows", None)):
+            raise ValueError("exhaustive completion needs a static relation model (see `relvec distill`)")
+        if not np.isfinite(blend) or blend < 0:
+            raise ValueError(f"blend must be a finite number >= 0, got {blend}")
+        self.exhaustive, self.blend = exhaustive, float(blend)
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if candidates < 0:
@@ -227,6 +238,8 @@ class AnalogyCompleter:
         """Several queries at once: one ``encode`` call embeds every query's candidate pairs."""
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
+        if self.exhaustive:
+            return [self._exhaustive(i, pair, c, k) for i, (pair, c) in enumerate(queries)]
         pools = [self._candidates(i, pair, c, max(k, self.candidates)) for i, (pair, c) in enumerate(queries)]
         if self.candidates == 0 or self.model is None:
             return [[Completion(w, s, s) for w, s in pool[:k]] for pool in pools]
@@ -250,14 +263,30 @@ class AnalogyCompleter:
             out.append([Completion(pool[i][0], float(scores[i]), pool[i][1]) for i in order])
         return out
 
-    def _candidates(self, index: int, pair: Pair, c: str, n: int) -> list[tuple[str, float]]:
+    def _exhaustive(self, index: int, pair: Pair, c: str, k: int) -> list[Completion]:
+        """Every vocabulary word scored by the relation model (and ``blend`` × the arithmetic score)."""
+        if getattr(self, "_rows", None) is None:
+            self._rows = self.model.rows_of(self.space.words)
+        arithmetic = self._arithmetic(index, pair, c)
+        query = np.asarray(self.model.encode(pair, normalize=True), dtype=np.float32)
+        heads = self.model.rows_of([c]).expand(len(self._rows))
+        relation = self.model.score_rows(heads, self._rows, query)
+        scores = relation + self.blend * arithmetic if self.blend else relation
+        best = top_words(scores, self.space.words, (*pair, c), k)
+        at = self.space.index
+        return [Completion(w, s, float(arithmetic[at[w]])) for w, s in best]
+
+    def _arithmetic(self, index: int, pair: Pair, c: str) -> np.ndarray:
         a, b = pair
         units = [self.space.unit(self.vectors, w) for w in (a, b, c)]
         missing = [w for w, u in zip((a, b, c), units, strict=True) if u is None]
         if missing:
             raise ValueError(f"query {index} ({a}:{b} :: {c}): no word vector for {short_repr(missing)}")
-        scores = offset_scores(self.space, *units, method=self.method)  # type: ignore[arg-type]
-        return top_words(scores, self.space.words, (a, b, c), n)
+        return offset_scores(self.space, *units, method=self.method)  # type: ignore[arg-type]
+
+    def _candidates(self, index: int, pair: Pair, c: str, n: int) -> list[tuple[str, float]]:
+        scores = self._arithmetic(index, pair, c)
+        return top_words(scores, self.space.words, (*pair, c), n)
 
 
 def complete(

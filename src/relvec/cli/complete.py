@@ -39,6 +39,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--candidates", type=int, default=DEFAULT_CANDIDATES, help="candidates re-ranked (0: arithmetic only)"
     )
     parser.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="score every vocabulary word with the relation model instead of re-ranking candidates "
+        "(a static relation model from `relvec distill`)",
+    )
+    parser.add_argument(
+        "--blend", type=float, default=0.0, help="--exhaustive: add this times the arithmetic score to the model's"
+    )
+    parser.add_argument(
         "--cache-dir", default=None, help="vocabulary vector cache (default: $RELVEC_CACHE or ~/.cache)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -65,6 +74,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         cache_dir=args.cache_dir or default_cache_dir(),
         show_progress_bar=None if progress() else False,
+        exhaustive=args.exhaustive,
+        blend=args.blend,
     )
     for c, found in zip(args.words, completer.complete_many([(pair, c) for c in args.words], args.k), strict=True):
         if args.json:

@@ -43,10 +43,43 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     query.add_argument("-k", type=int, default=10)
     query.add_argument("--backend", default=None, choices=list(BACKENDS), help="override the saved backend")
     query.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    mine = actions.add_parser(
+        "mine", parents=[common], help="the pairs of a vocabulary that relate most like a seed (exact, every pair)"
+    )
+    model_args(mine)
+    mine.add_argument("seed", help="the seed pair, head:tail")
+    vocab = mine.add_mutually_exclusive_group()
+    vocab.add_argument("--vocab", default=None, help="vocabulary file, one word per line")
+    vocab.add_argument("--vocab-size", type=int, default=10_000, help="most frequent lower-case GloVe 6B words")
+    mine.add_argument("-k", type=int, default=20, help="pairs to return")
+    mine.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=cmd_neighbours)
 
 
+def cmd_mine(args: argparse.Namespace) -> int:
+    from relvec.completion import default_vocabulary, read_vocabulary
+    from relvec.mining import mine_pairs
+
+    seed = parse_pair_argument(args.seed)
+    vocabulary = read_vocabulary(args.vocab) if args.vocab else default_vocabulary(args.vocab_size)
+    model = load_model_from_args(args)
+    found = mine_pairs(model, vocabulary, seed, k=args.k)
+    if args.json:
+        print(
+            json_line(
+                {"seed": list(seed), "pairs": [{"pair": list(m.pair), "score": round(m.score, 4)} for m in found]}
+            )
+        )
+        return 0
+    print(f"{seed[0]}:{seed[1]} among {len(vocabulary)}² ordered pairs")
+    for rank, m in enumerate(found, start=1):
+        print(f"  {rank:>2}. {m.pair[0]}:{m.pair[1]}  {m.score:.3f}")
+    return 0
+
+
 def cmd_neighbours(args: argparse.Namespace) -> int:
+    if args.action == "mine":
+        return cmd_mine(args)
     if args.action == "build" and args.from_shards:
         if args.input or args.from_data:
             raise ValueError("--from-shards takes its pairs from the shards: no --input or --from-data")

@@ -99,9 +99,11 @@ class StaticRelationEncoder:
         offset_weight: float | None = None,
         name_or_path: str = "",
         info: dict[str, Any] | None = None,
+        fallback: EncoderWordVectors | None = None,
     ) -> None:
         """``table``: unit word vectors of ``words`` (the teacher's); ``backbone``: the sentence encoder that
-        made them (the out-of-vocabulary fallback); ``offset_weight``: None for no offset part."""
+        made them (the out-of-vocabulary fallback, loaded when first needed unless ``fallback`` is given);
+        ``offset_weight``: None for no offset part."""
         matrix = torch.as_tensor(np.asarray(table, dtype=np.float32))
         if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.shape[1] != network.dim:
             raise ValueError(
@@ -121,7 +123,7 @@ class StaticRelationEncoder:
         self.name_or_path = name_or_path or "static-relation"
         self.info = dict(info or {})
         self._tables: tuple[torch.Tensor, ...] | None = None
-        self._fallback: EncoderWordVectors | None = None
+        self._fallback: EncoderWordVectors | None = fallback
         self._extra: dict[str, torch.Tensor] = {}  # out-of-vocabulary words' vectors, computed once
 
     # ------------------------------------------------------------------ the protocol
@@ -173,6 +175,54 @@ class StaticRelationEncoder:
                     chunk.append(b * self._unit(table[t] - table[h]))
                 out[start : start + len(h)] = torch.cat(chunk, dim=1).numpy()
         return out
+
+    def rows_of(self, words: Sequence[str]) -> torch.Tensor:
+        """Table rows of ``words`` (words outside the table are added after it, from the backbone)."""
+        rows = self._rows([(w, w) for w in words])
+        return torch.as_tensor([rows[w] for w in words], dtype=torch.long)
+
+    def prompt_dots(self, heads: torch.Tensor, tails: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(pairs, targets) dot products of the unit prompt vectors f̂(head, tail) with each row of ``targets``
+        (out_dim columns), computed block by block without keeping the vectors."""
+        parts = self.tables()
+        out = torch.empty((len(heads), targets.shape[0]), dtype=torch.float32)
+        with torch.inference_mode():
+            for start in range(0, len(heads), _BLOCK):
+                h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
+                out[start : start + len(h)] = self._unit(self._f(parts, h, t)) @ targets.T
+        return out
+
+    def query_parts(self, query: np.ndarray) -> dict[str, Any]:
+        """A unit embedding split as its dot product with another one is: prompt halves (forward, reversed) and
+        offset, each with its factor, so cos(query, emb(h, t)) = Σ factor · part · (the pair's own part)."""
+        q = torch.as_tensor(np.asarray(query, dtype=np.float32))
+        a, b = mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
+        out_dim = self.network.out_dim
+        if self.bidirectional:
+            scale = a / math.sqrt(2.0)
+            parts = {"forward": (scale, q[:out_dim]), "reversed": (scale, q[out_dim : 2 * out_dim])}
+        else:
+            parts = {"forward": (a, q[:out_dim])}
+        if self.offset_weight is not None:
+            parts["offset"] = (b, q[self.prompt_dim :])
+        return parts
+
+    def score_rows(self, heads: torch.Tensor, tails: torch.Tensor, query: np.ndarray) -> np.ndarray:
+        """cos(query, emb(head, tail)) for unit ``query`` and table-row pairs, without building the embeddings."""
+        parts = self.query_parts(query)
+        scale, forward = parts["forward"]
+        scores = scale * self.prompt_dots(heads, tails, forward[None])[:, 0]
+        if "reversed" in parts:
+            scale, backward = parts["reversed"]
+            scores += scale * self.prompt_dots(tails, heads, backward[None])[:, 0]
+        if "offset" in parts:
+            scale, offset = parts["offset"]
+            table = self.tables()[4]
+            with torch.inference_mode():
+                for start in range(0, len(heads), _BLOCK):
+                    h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
+                    scores[start : start + len(h)] += scale * (self._unit(table[t] - table[h]) @ offset)
+        return scores.numpy()
 
     def tables(self) -> tuple[torch.Tensor, ...]:
         """(Wa·x, Wb·x, U·x, V·x, x) for every table word, plus the out-of-vocabulary words met so far."""
