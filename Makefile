@@ -11,7 +11,7 @@ export RELVEC_DATA := $(abspath $(DATA))
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-mpnet demo best-cpu eval test test-fast lint bench bench-eval clean
+.PHONY: install install-mpnet demo best-cpu distill eval test test-fast lint bench bench-eval clean
 
 install: $(STAMP)
 
@@ -34,6 +34,15 @@ best-cpu: install-mpnet
 	$(BIN)/relvec train --threads $(THREADS) --preset best-cpu --output $(BEST) --resume --no-progress
 	$(BIN)/python benchmarks/analogy_table.py --threads $(THREADS) --split test \
 		--model $(BEST) --model $(BEST)/hybrid --output $(BEST)/analogy_test.json
+
+# A static relation model distilled from best-cpu's hybrid (relvec distill): the teacher embeds DISTILL_PAIRS
+# pairs once, in shards under $(BEST)-static-work, so a killed run resumes there (rerun the same command).
+DISTILL_PAIRS ?= 200000
+distill: install-mpnet
+	$(BIN)/relvec distill --threads $(THREADS) --teacher $(BEST)/hybrid --output $(BEST)-static \
+		--pairs $(DISTILL_PAIRS) --random-share 0.4 --neighbour-share 0.25 --no-progress
+	$(BIN)/python benchmarks/distill_eval.py --threads $(THREADS) --teacher $(BEST)/hybrid \
+		--student $(BEST)-static --output $(BEST)-static-eval.json
 
 # The main job: fine-tune MiniLM with the quick preset, then compare it with the untuned backbone.
 demo: install

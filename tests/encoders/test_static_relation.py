@@ -165,3 +165,11 @@ def test_mining_equals_brute_force_over_every_ordered_pair(bidirectional, weight
     order = np.argsort(-scores, kind="stable")[:7]
     assert [m.pair for m in found] == [pairs[i] for i in order]
     np.testing.assert_allclose([m.score for m in found], scores[order], atol=1e-5)
+
+
+def test_info_describes_a_static_model(student, tmp_path, capsys):
+    from relvec.cli import main
+
+    assert main(["info", str(tmp_path / "static")]) == 0
+    out = capsys.readouterr().out
+    assert "static_relation" in out and "pair_network" in out and "hidden 16" in out

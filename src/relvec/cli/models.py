@@ -72,6 +72,10 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     model = load_model(args.model)
+    if callable(getattr(model, "describe", None)):  # a model kind that describes itself
+        for key, value in {"model": args.model, **model.describe()}.items():
+            print(f"{key:<15} {value}")
+        return 0
     if not hasattr(model, "backbone"):
         static = getattr(model, "static", model)
         rows: dict[str, Any] = {"model": args.model, "model_type": model.model_type}

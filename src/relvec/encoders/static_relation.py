@@ -269,6 +269,19 @@ class StaticRelationEncoder:
                 raise ValueError(f"no vector for {short_repr(word)} from backbone {self.backbone!r}")
             self._extra[word] = torch.as_tensor(np.asarray(vector, dtype=np.float32))
 
+    def describe(self) -> dict[str, Any]:
+        """What ``relvec info`` shows."""
+        return {
+            "model_type": self.model_type,
+            "embedding_dim": self.embedding_dim,
+            "word_table": f"{len(self.words):,} words of {self.backbone} (out-of-vocabulary: computed by it)",
+            "pair_network": f"hidden {self.network.hidden}, rank {self.network.rank}, {self.network.out_dim} outputs",
+            "bidirectional": self.bidirectional,
+            "offset_weight": "-" if self.offset_weight is None else f"{self.offset_weight:g}",
+            "teacher": self.info.get("teacher", "-"),
+            "distilled_on": f"{self.info.get('pairs', '?'):,} pairs",
+        }
+
     # ------------------------------------------------------------------ persistence
     def config(self) -> dict[str, Any]:
         return {
