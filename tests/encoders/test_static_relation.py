@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_static_relation_toy import toy_student
 
 from relvec.data.pairs import distillation_pairs, excluded_pairs
 from relvec.distill import DistillArguments, distill, embed_teacher, teacher_parts
@@ -127,21 +128,11 @@ def test_teacher_parts_of_a_relation_encoder(tiny_encoder):
         teacher_parts(WordOffsetEncoder())
 
 
-def _toy_student(bidirectional=True, weight=0.5, n=30, seed=0):
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    table = rng.normal(size=(n, 6)).astype(np.float32)
-    table /= np.linalg.norm(table, axis=1, keepdims=True)
-    words = [f"w{i}" for i in range(n)]
-    network = PairNetwork(dim=6, hidden=12, rank=3, out_dim=5)
-    return StaticRelationEncoder(words, table, network, "none", bidirectional, weight), words
-
-
 @pytest.mark.parametrize(("bidirectional", "weight"), [(True, 0.5), (False, None), (True, None), (False, 2.0)])
 def test_exhaustive_completion_equals_brute_force(bidirectional, weight):
     from relvec.completion import AnalogyCompleter
 
-    model, words = _toy_student(bidirectional, weight)
+    model, words = toy_student(bidirectional, weight)
     completer = AnalogyCompleter(model, words, exhaustive=True)
     found = completer.complete(("w1", "w2"), "w3", k=5)
     query = model.encode(("w1", "w2"))
@@ -158,7 +149,7 @@ def test_exhaustive_completion_equals_brute_force(bidirectional, weight):
 def test_mining_equals_brute_force_over_every_ordered_pair(bidirectional, weight):
     from relvec.mining import mine_pairs
 
-    model, words = _toy_student(bidirectional, weight, n=20)
+    model, words = toy_student(bidirectional, weight, n=20)
     found = mine_pairs(model, words, ("w1", "w2"), k=7, block=3)
     pairs = [(a, b) for a in words for b in words if a != b and (a, b) not in (("w1", "w2"), ("w2", "w1"))]
     scores = model.encode(pairs) @ model.encode(("w1", "w2"))

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prompt": ("train", "learned prompts (AutoPrompt, P-tuning)"),
     "data": ("data", "build training data"),
     "push": ("push", "upload a saved folder to the Hugging Face hub"),
+    "serve": ("serve", "serve a model over HTTP (relvec[serve])"),
 }
 _ERROR_LIMIT = 300
 
