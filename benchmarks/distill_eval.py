@@ -106,10 +106,10 @@ def completion(student: Any, teacher: Any, data_dir: str | None, vocab_size: int
     return out
 
 
-def mining(student: Any, vocab_size: int) -> dict[str, Any]:
+def mining(student: Any, vocab_size: int, seeds: list[tuple[str, str]]) -> dict[str, Any]:
     vocabulary = default_vocabulary(vocab_size)
-    out = {}
-    for seed in SEEDS:
+    out: dict[str, Any] = {"vocabulary": len(vocabulary)}
+    for seed in seeds:
         start = time.perf_counter()
         found = mine_pairs(student, vocabulary, seed, k=10)
         out[":".join(seed)] = {
@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--completion-limit", type=int, default=None)
     parser.add_argument("--mine", action="store_true")
     parser.add_argument("--mine-vocab", type=int, default=10_000)
+    parser.add_argument("--mine-seeds", default=",".join(":".join(s) for s in SEEDS), help="comma list of a:b")
     parser.add_argument("--speed-pairs", type=int, default=1500)
     parser.add_argument("--output", default="runs/distill_eval.json")
     args = parser.parse_args()
@@ -169,7 +170,8 @@ def main() -> None:
                 student, teacher, args.data_dir, args.completion_vocab, args.completion_limit
             )
         if args.mine:
-            entry["mining"] = mining(student, args.mine_vocab)
+            seeds = [tuple(x.split(":")) for x in args.mine_seeds.split(",") if x]
+            entry["mining"] = mining(student, args.mine_vocab, seeds)
         report[path] = entry
         print(json.dumps({path: entry}, indent=1), flush=True)
     write_json(args.output, report)

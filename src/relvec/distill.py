@@ -73,7 +73,7 @@ class DistillArguments:
     neighbour_share: float = option(0.2, help="share of pairs of nearby words (by word-vector cosine)")
     hidden: int = option(256, help="hidden units of the pair network")
     rank: int = option(64, help="rank of its bilinear term (x ⊙ y)")
-    epochs: int = option(12, help="passes over the training pairs")
+    epochs: int = option(4, help="passes over the training pairs (the best on analogy valid is kept)")
     batch_size: int = option(1024, help="pairs per optimiser step")
     learning_rate: float = option(2e-3, help="AdamW peak learning rate (cosine decay)")
     structure_weight: float = option(0.0, help="weight of the batch cosine-matrix term of the loss (0: off)")

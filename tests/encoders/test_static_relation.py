@@ -164,3 +164,15 @@ def test_info_describes_a_static_model(student, tmp_path, capsys):
     assert main(["info", str(tmp_path / "static")]) == 0
     out = capsys.readouterr().out
     assert "static_relation" in out and "pair_network" in out and "hidden 16" in out
+
+
+def test_distill_arguments_are_checked_and_shown(capsys):
+    from relvec.cli import main
+
+    with pytest.raises(ValueError, match="hidden"):
+        DistillArguments(hidden=0)
+    with pytest.raises(ValueError, match="--random-share"):
+        DistillArguments(random_share=0.8, neighbour_share=0.5)
+    assert main(["distill", "--teacher", "t", "--pairs", "5000", "--show-config"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["pairs"] == 5000 and shown["teacher"] == "t"
