@@ -9,28 +9,31 @@ from relvec.cli.common import json_line, load_model_from_args, model_args, parse
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    similarity = sub.add_parser(
-        "similarity",
-        parents=[common],
-        help="cosine of one pair with others: relvec similarity a:b c:d e:f",
-        description="Relational similarity: the cosine of the first pair's embedding with each of the others'.",
+    commands = (
+        (
+            "similarity",
+            "cosine of one pair with others: relvec similarity a:b c:d e:f",
+            "Relational similarity: the cosine of the first pair's embedding with each of the others'.",
+            ("pair", "the reference pair, head:tail"),
+            ("others", "pairs to compare with it, head:tail"),
+            cmd_similarity,
+        ),
+        (
+            "analogy",
+            "answer one analogy question: relvec analogy STEM CHOICE...",
+            "Answer one analogy question zero-shot: the choice whose relation is most like the stem's.",
+            ("stem", "the question's pair, head:tail"),
+            ("choices", "candidate pairs, head:tail (two or more)"),
+            cmd_analogy,
+        ),
     )
-    similarity.add_argument("pair", help="the reference pair, head:tail")
-    similarity.add_argument("others", nargs="+", help="pairs to compare with it, head:tail")
-    model_args(similarity)
-    similarity.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    similarity.set_defaults(handler=cmd_similarity)
-    analogy = sub.add_parser(
-        "analogy",
-        parents=[common],
-        help="answer one analogy question: relvec analogy STEM CHOICE...",
-        description="Answer one analogy question zero-shot: the choice whose relation is most similar to the stem's.",
-    )
-    analogy.add_argument("stem", help="the question's pair, head:tail")
-    analogy.add_argument("choices", nargs="+", help="candidate pairs, head:tail (two or more)")
-    model_args(analogy)
-    analogy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    analogy.set_defaults(handler=cmd_analogy)
+    for name, help_text, description, (first, first_help), (rest, rest_help), handler in commands:
+        parser = sub.add_parser(name, parents=[common], help=help_text, description=description)
+        parser.add_argument(first, help=first_help)
+        parser.add_argument(rest, nargs="+", help=rest_help)
+        model_args(parser)
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+        parser.set_defaults(handler=handler)
 
 
 def _cosines(args: argparse.Namespace, first: str, rest: list[str]) -> tuple[tuple[str, str], list, list[float]]:
