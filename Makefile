@@ -40,7 +40,7 @@ best-cpu: install-mpnet
 DISTILL_PAIRS ?= 200000
 distill: install-mpnet
 	$(BIN)/relvec distill --threads $(THREADS) --teacher $(BEST)/hybrid --output $(BEST)-static \
-		--pairs $(DISTILL_PAIRS) --random-share 0.4 --neighbour-share 0.25 --no-progress
+		--pairs $(DISTILL_PAIRS) --random-share 0.1 --neighbour-share 0.1 --wordnet --no-progress
 	$(BIN)/python benchmarks/distill_eval.py --threads $(THREADS) --teacher $(BEST)/hybrid \
 		--student $(BEST)-static --output $(BEST)-static-eval.json
 

@@ -35,6 +35,7 @@ from relvec.data.pairs import (
     random_pairs,
     semeval_pairs,
 )
+from relvec.data.wordnet import load_wordnet, wordnet_pairs
 from relvec.encoders.static_relation import PairNetwork, StaticRelationEncoder
 from relvec.evaluation.suite import analogy_valid_evaluator
 from relvec.files import read_json, write_file, write_json
@@ -71,6 +72,7 @@ class DistillArguments:
     pairs: int = option(100_000, help="teacher-embedded training pairs (the cost: the teacher embeds each once)")
     random_share: float = option(0.3, help="share of random vocabulary pairs among the training pairs")
     neighbour_share: float = option(0.2, help="share of pairs of nearby words (by word-vector cosine)")
+    wordnet: bool = option(False, help="add WordNet relation pairs (relvec[wordnet])")
     hidden: int = option(256, help="hidden units of the pair network")
     rank: int = option(64, help="rank of its bilinear term (x ⊙ y)")
     epochs: int = option(4, help="passes over the training pairs (the best on analogy valid is kept)")
@@ -151,10 +153,17 @@ def training_pairs(
     sources = {
         "semeval": semeval_pairs(args.data_dir),
         "lexical": lexical_pairs(args.data_dir),
+        **({"wordnet": wordnet_relation_pairs()} if args.wordnet else {}),
         "random": random_pairs(vocabulary, n_random, args.seed),
         "neighbours": neighbour_pairs(vocabulary, vectors, n_near, seed=args.seed),
     }
     return distillation_pairs(sources, excluded_pairs(args.data_dir), limit=args.pairs, seed=args.seed)
+
+
+def wordnet_relation_pairs() -> list[Pair]:
+    """Every pair of WordNet's relation types (``relvec data wordnet``'s pairs), in a fixed order."""
+    pairs = wordnet_pairs(load_wordnet())
+    return [pair for kind in sorted(pairs) for pair in pairs[kind]]
 
 
 def word_table(word_vectors: Any, words: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -1,9 +1,10 @@
 """Word pairs to distil a static relation model on, from sources that never touch an evaluation split.
 
 Sources: SemEval-2012's train and valid pairs (positives and negatives), the lexical-relation sets' train and
-valid pairs, WordNet relation pairs (optional), random pairs of a vocabulary and pairs of nearby words. Every
-pair of every analogy split (valid and test: the valid splits choose the student's epoch) and of every
-lexical-relation test split is excluded, in both orders and in any case, as ``relvec data wordnet`` does.
+valid pairs, WordNet relation pairs (optional, :mod:`relvec.data.wordnet`), random pairs of a vocabulary and
+pairs of nearby words. Every pair of every analogy split (valid and test: the valid splits choose the student's
+epoch) and of every lexical-relation test split is excluded, in both orders and in any case, as
+``relvec data wordnet`` does.
 """
 
 from __future__ import annotations
