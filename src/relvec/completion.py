@@ -216,6 +216,7 @@ class AnalogyCompleter:
         if not np.isfinite(blend) or blend < 0:
             raise ValueError(f"blend must be a finite number >= 0, got {blend}")
         self.exhaustive, self.blend = exhaustive, float(blend)
+        self._rows: Any = None  # the vocabulary's table rows, for exhaustive scoring (looked up once)
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if candidates < 0:
@@ -265,7 +266,7 @@ class AnalogyCompleter:
 
     def _exhaustive(self, index: int, pair: Pair, c: str, k: int) -> list[Completion]:
         """Every vocabulary word scored by the relation model (and ``blend`` × the arithmetic score)."""
-        if getattr(self, "_rows", None) is None:
+        if self._rows is None:
             self._rows = self.model.rows_of(self.space.words)
         arithmetic = self._arithmetic(index, pair, c)
         query = np.asarray(self.model.encode(pair, normalize=True), dtype=np.float32)

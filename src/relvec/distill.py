@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from relvec.completion import default_vocabulary
+from relvec.completion import VocabularyVectors, default_vocabulary
 from relvec.data import ANALOGY_VALID_SETS
 from relvec.data.pairs import (
     distillation_pairs,
@@ -168,12 +168,8 @@ def wordnet_relation_pairs() -> list[Pair]:
 
 def word_table(word_vectors: Any, words: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """Unit vectors of ``words`` (distinct, in order) from the teacher's word vectors."""
-    words = list(dict.fromkeys(words))
-    word_vectors.prefetch(words, show_progress_bar=False)
-    rows = [np.asarray(word_vectors.lookup(w), dtype=np.float32) for w in words]
-    matrix = np.stack(rows)
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    return words, matrix
+    space = VocabularyVectors.build(word_vectors, words, show_progress_bar=False)
+    return space.words, space.matrix
 
 
 # ---------------------------------------------------------------------------- training

@@ -28,7 +28,7 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 # Hidden names of unfinished work; ``sweep_temporaries`` removes them.
-_TEMP_MARKERS = (".tmp-", ".old-", ".trash-")
+TEMP_MARKERS = (".tmp-", ".old-", ".trash-")
 _REPR_LIMIT = 80
 
 
@@ -225,7 +225,7 @@ def remove(path: str | Path) -> None:
 
 
 def is_temporary(path: Path) -> bool:
-    return path.name.startswith(".") and any(marker in path.name for marker in _TEMP_MARKERS)
+    return path.name.startswith(".") and any(marker in path.name for marker in TEMP_MARKERS)
 
 
 def sweep_siblings(target: str | Path) -> list[Path]:

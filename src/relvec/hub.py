@@ -16,16 +16,16 @@ from typing import Any
 from relvec.cards import CARD_FILE
 from relvec.classifier import CLASSIFIER_CONFIG
 from relvec.config import CONFIG_NAME
+from relvec.files import TEMP_MARKERS
 
 # Names that never leave the machine: relvec's staging/trash entries, checkpoints and locks.
-_SKIPPED_MARKERS = (".tmp-", ".old-", ".trash-")
 _SKIPPED_DIRS = ("checkpoint",)
 DEFAULT_TIMEOUT = 300.0
 
 
 def _skipped(name: str) -> bool:
     return (
-        any(marker in name for marker in _SKIPPED_MARKERS)
+        any(marker in name for marker in TEMP_MARKERS)
         or name.startswith(_SKIPPED_DIRS)
         or name.startswith(".checkpoint")
         or name.endswith(".lock")

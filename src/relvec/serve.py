@@ -145,7 +145,7 @@ def _pairs(value: Any, field: str, limits: Limits) -> list[tuple[str, str]]:
         if isinstance(pair, list) and any(isinstance(w, str) and len(w) > limits.max_word_chars for w in pair):
             raise RequestError(413, f"{field}: pair {i} has a word longer than {limits.max_word_chars} characters")
     try:
-        checked, _ = validate_pairs([tuple(p) if isinstance(p, list) else p for p in value])
+        checked, _ = validate_pairs(value)
     except ValueError as exc:
         raise RequestError(422, f"{field}: {exc}") from None
     return checked

@@ -79,6 +79,19 @@ def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     )
 
 
+def vocabulary_args(parser: argparse.ArgumentParser, default_size: int) -> None:
+    """``--vocab FILE`` or ``--vocab-size N`` (the most frequent GloVe words), for completion and mining."""
+    vocab = parser.add_mutually_exclusive_group()
+    vocab.add_argument("--vocab", default=None, help="vocabulary file, one word per line")
+    vocab.add_argument("--vocab-size", type=int, default=default_size, help="most frequent lower-case GloVe 6B words")
+
+
+def vocabulary_from_args(args: argparse.Namespace) -> list[str]:
+    from relvec.completion import default_vocabulary, read_vocabulary
+
+    return read_vocabulary(args.vocab) if args.vocab else default_vocabulary(args.vocab_size)
+
+
 def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> Any:
     from relvec.encoders.loading import load_model
 

@@ -6,14 +6,21 @@ import argparse
 import os
 from pathlib import Path
 
-from relvec.cli.common import check_words, json_line, load_model_from_args, model_args, parse_pair_argument, progress
+from relvec.cli.common import (
+    check_words,
+    json_line,
+    load_model_from_args,
+    model_args,
+    parse_pair_argument,
+    progress,
+    vocabulary_args,
+    vocabulary_from_args,
+)
 from relvec.completion import (
     DEFAULT_CANDIDATES,
     DEFAULT_VOCAB_SIZE,
     METHODS,
     AnalogyCompleter,
-    default_vocabulary,
-    read_vocabulary,
 )
 
 
@@ -29,11 +36,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     parser.add_argument("pair", help="the example pair, head:tail (e.g. paris:france)")
     parser.add_argument("words", nargs="+", help="one or more C words to complete")
     parser.add_argument("-k", type=int, default=10, help="answers per query")
-    vocab = parser.add_mutually_exclusive_group()
-    vocab.add_argument("--vocab", default=None, help="vocabulary file, one word per line")
-    vocab.add_argument(
-        "--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, help="most frequent lower-case GloVe 6B words"
-    )
+    vocabulary_args(parser, DEFAULT_VOCAB_SIZE)
     parser.add_argument("--method", default="add", choices=list(METHODS), help="candidate arithmetic: 3CosAdd/3CosMul")
     parser.add_argument(
         "--candidates", type=int, default=DEFAULT_CANDIDATES, help="candidates re-ranked (0: arithmetic only)"
@@ -64,7 +67,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
         raise ValueError("-k and --vocab-size must be positive and --candidates non-negative")
     pair = parse_pair_argument(args.pair)
     check_words(args.words, "C word")
-    vocabulary = read_vocabulary(args.vocab) if args.vocab else default_vocabulary(args.vocab_size)
+    vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
     completer = AnalogyCompleter(
         model,

@@ -12,6 +12,8 @@ from relvec.cli.common import (
     parse_pair_argument,
     progress,
     read_pairs_file,
+    vocabulary_args,
+    vocabulary_from_args,
 )
 from relvec.loading import load_named_model
 from relvec.search import BACKENDS, DATA_SOURCES, RelationIndex, dataset_pairs
@@ -48,20 +50,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     model_args(mine)
     mine.add_argument("seed", help="the seed pair, head:tail")
-    vocab = mine.add_mutually_exclusive_group()
-    vocab.add_argument("--vocab", default=None, help="vocabulary file, one word per line")
-    vocab.add_argument("--vocab-size", type=int, default=10_000, help="most frequent lower-case GloVe 6B words")
+    vocabulary_args(mine, 10_000)
     mine.add_argument("-k", type=int, default=20, help="pairs to return")
     mine.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=cmd_neighbours)
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    from relvec.completion import default_vocabulary, read_vocabulary
     from relvec.mining import mine_pairs
 
     seed = parse_pair_argument(args.seed)
-    vocabulary = read_vocabulary(args.vocab) if args.vocab else default_vocabulary(args.vocab_size)
+    vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
     found = mine_pairs(model, vocabulary, seed, k=args.k)
     if args.json:

@@ -52,9 +52,6 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
         model = HybridEncoder.from_pretrained(folder, weight, template=template, pooling=pooling, **kwargs)
         model.name_or_path = text
         return model
-    missing = missing_local_path(text)
-    if missing:
-        raise FileNotFoundError(f"{text}: no such folder ({missing} does not exist)")
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
 
 
@@ -84,22 +81,6 @@ def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs:
     if read_hybrid_config(text) is not None:
         return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
-
-
-def missing_local_path(text: str) -> str | None:
-    """For a name that can only be a local path (``./x``, ``/x``, ``~/x``, ``a/b/c``, or ``runs/x`` where
-    ``runs`` exists here), its first part that does not exist; None for anything a hub id could be."""
-    if Path(text).exists():
-        return None
-    path = Path(text).expanduser()
-    parts = Path(text).parts
-    hub_like = len(parts) == 2 and not text.startswith((".", "/", "~")) and not Path(parts[0]).exists()
-    if hub_like or (len(parts) < 2 and not text.startswith((".", "/", "~"))):
-        return None
-    for candidate in [*reversed(path.parents), path]:
-        if not candidate.exists():
-            return str(candidate)
-    return None
 
 
 def reference_for(name: str, saved_folder: str | Path) -> dict[str, str]:

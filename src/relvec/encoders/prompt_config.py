@@ -7,6 +7,7 @@ from typing import Any
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from relvec.backbones import require_local_path
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.files import short_repr
 
@@ -19,10 +20,8 @@ def special_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
 
 
 def load_saved_config(source: str, local_files_only: bool = False) -> RelvecConfig | None:
+    require_local_path(source)
     path = Path(source)
-    looks_local = source.startswith(("/", ".", "~")) or source.count("/") > 1 or "\\" in source
-    if looks_local and not path.exists():
-        raise ValueError(f"model folder {source} does not exist")
     if path.is_dir():
         return RelvecConfig.load(path) if (path / CONFIG_NAME).exists() else None
     if path.exists():

@@ -162,7 +162,7 @@ class StaticRelationEncoder:
         """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`, mining and completion."""
         parts = self.tables()
         out = np.empty((len(heads), self.embedding_dim), dtype=np.float32)
-        a, b = mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
+        a, b = self._factors()
         with torch.inference_mode():
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
@@ -171,8 +171,7 @@ class StaticRelationEncoder:
                     prompt = torch.cat([prompt, self._unit(self._f(parts, t, h))], dim=1) / math.sqrt(2.0)
                 chunk = [a * prompt]
                 if self.offset_weight is not None:
-                    table = parts[4]
-                    chunk.append(b * self._unit(table[t] - table[h]))
+                    chunk.append(b * self._offset(parts, h, t))
                 out[start : start + len(h)] = torch.cat(chunk, dim=1).numpy()
         return out
 
@@ -196,7 +195,7 @@ class StaticRelationEncoder:
         """A unit embedding split as its dot product with another one is: prompt halves (forward, reversed) and
         offset, each with its factor, so cos(query, emb(h, t)) = Σ factor · part · (the pair's own part)."""
         q = torch.as_tensor(np.asarray(query, dtype=np.float32))
-        a, b = mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
+        a, b = self._factors()
         out_dim = self.network.out_dim
         if self.bidirectional:
             scale = a / math.sqrt(2.0)
@@ -217,11 +216,11 @@ class StaticRelationEncoder:
             scores += scale * self.prompt_dots(tails, heads, backward[None])[:, 0]
         if "offset" in parts:
             scale, offset = parts["offset"]
-            table = self.tables()[4]
+            tables = self.tables()
             with torch.inference_mode():
                 for start in range(0, len(heads), _BLOCK):
                     h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
-                    scores[start : start + len(h)] += scale * (self._unit(table[t] - table[h]) @ offset)
+                    scores[start : start + len(h)] += scale * (self._offset(tables, h, t) @ offset)
         return scores.numpy()
 
     def tables(self) -> tuple[torch.Tensor, ...]:
@@ -238,6 +237,14 @@ class StaticRelationEncoder:
 
     def _f(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
         return self.network.combine(parts[0][heads], parts[1][tails], parts[2][heads], parts[3][tails])
+
+    def _offset(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        """unit(e(b) − e(a)) of the rows' word vectors (the last of :meth:`tables`)."""
+        return self._unit(parts[4][tails] - parts[4][heads])
+
+    def _factors(self) -> tuple[float, float]:
+        """(prompt factor, offset factor) of the embedding; (1, 0) without an offset part."""
+        return mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
 
     @staticmethod
     def _unit(x: torch.Tensor) -> torch.Tensor:
