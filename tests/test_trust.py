@@ -188,7 +188,7 @@ def test_push_sends_only_the_folders_own_files_and_gives_up_on_a_silent_hub(tiny
     assert not [f for f in files if f.startswith(".") or "leak" in f or "linked" in f or "checkpoint" in f]
     assert not [f for f in files if f.endswith(".lock")]
     # the fake hub answers after 3 s; only a working deadline turns that into this error
-    with pytest.raises(TimeoutError, match="did not answer within 0.2 s"):
+    with pytest.raises(TimeoutError, match=r"did not answer within 0\.2 s"):
         push_to_hub(folder, "me/x", api=SlowApi(), timeout=0.2)
 
 
