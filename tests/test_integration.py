@@ -59,4 +59,4 @@ def test_cli_eval_all_on_a_small_subset(tmp_path):
     assert result["relation_mapping"]["relation_mapping"]["num_problems"] == 20
     assert 0 < result["pairs_embedded"] <= result["pairs_requested"]
     markdown = out.with_suffix(".md").read_text()
-    assert "| minilm |" in markdown and "ConceptNet" in markdown and "ROOT09 macro" in markdown
+    assert "| minilm (subset: 20 per set) |" in markdown and "ConceptNet" in markdown and "ROOT09 macro" in markdown
