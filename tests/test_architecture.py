@@ -37,7 +37,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
         (
             *("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.completion", "relvec.classifier"),
             *("relvec.hub", "relvec.bulk", "relvec.cli", "relvec.__main__", "relvec"),
-            *("relvec.distill", "relvec.mining", "relvec.serve"),
+            *("relvec.distill", "relvec.mining", "relvec.serve", "relvec.export"),
         ),
     ),
 ]

@@ -136,6 +136,15 @@ def refuse_remote_code(source: str | Path) -> None:
 
 def load_backbone(source: str | Path, local_files_only: bool, **model_kwargs: Any) -> tuple[Any, Any]:
     """``(AutoModel, AutoTokenizer)`` of ``source``, never with remote code: every loader of relvec goes here."""
+    return _load(source, local_files_only, True, **model_kwargs)
+
+
+def load_tokenizer(source: str | Path, local_files_only: bool) -> Any:
+    """The ``AutoTokenizer`` of ``source`` alone (an export needs no PyTorch weights), never with remote code."""
+    return _load(source, local_files_only, False)[1]
+
+
+def _load(source: str | Path, local_files_only: bool, with_model: bool, **model_kwargs: Any) -> tuple[Any, Any]:
     if model_kwargs.pop("trust_remote_code", False):
         raise ValueError("trust_remote_code=True is not supported: relvec never runs code from a model folder")
     require_local_path(source)
@@ -143,9 +152,11 @@ def load_backbone(source: str | Path, local_files_only: bool, **model_kwargs: An
     from transformers import AutoModel, AutoTokenizer
 
     options = {"local_files_only": local_files_only, "trust_remote_code": False}
+    model = None
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source), **options)
-        model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
+        if with_model:
+            model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
     except OSError as exc:
         if Path(source).is_dir():
             raise

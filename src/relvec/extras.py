@@ -12,6 +12,10 @@ _EXTRAS = {
     "yaml": ("PyYAML", "yaml"),
     "pyarrow": ("pyarrow", "ray"),
     "onnxruntime": ("onnxruntime", "onnx"),
+    "onnx": ("onnx", "onnx"),
+    "openvino": ("openvino", "openvino"),
+    "nncf": ("nncf", "openvino"),
+    "selenium": ("selenium", "browser"),
     "model2vec": ("model2vec", "distill"),
 }
 

@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "distill": ("distill", "distil a model into a static relation model (word-vector speed)"),
     "prompt": ("train", "learned prompts (AutoPrompt, P-tuning)"),
     "data": ("data", "build training data"),
+    "export": ("export", "export a model to ONNX / OpenVINO, fp32 or int8"),
     "push": ("push", "upload a saved folder to the Hugging Face hub"),
     "serve": ("serve", "serve a model over HTTP (relvec[serve])"),
 }

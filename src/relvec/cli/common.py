@@ -77,6 +77,12 @@ def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     parser.add_argument(
         "--precision", default="auto", choices=list(PRECISIONS), help="auto: bf16 where the CPU has it natively"
     )
+    parser.add_argument(
+        "--runtime",
+        default="torch",
+        choices=["torch", "onnx", "openvino"],
+        help="run the model's export (relvec export) with ONNX Runtime or OpenVINO (Python: backend=)",
+    )
 
 
 def vocabulary_args(parser: argparse.ArgumentParser, default_size: int) -> None:
@@ -95,7 +101,8 @@ def vocabulary_from_args(args: argparse.Namespace) -> list[str]:
 def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> Any:
     from relvec.encoders.loading import load_model
 
-    return load_model(name or args.model, template=args.template, pooling=args.pooling)
+    runtime = getattr(args, "runtime", "torch")
+    return load_model(name or args.model, template=args.template, pooling=args.pooling, backend=runtime)
 
 
 def progress() -> bool:

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "Prometheus metrics; OpenAPI docs at /docs.",
     )
     parser.add_argument("model", help=MODEL_HELP)
+    parser.add_argument(
+        "--runtime", default="torch", choices=["torch", "onnx", "openvino"], help="run the model's export (relvec export)"
+    )
     parser.add_argument("--index", default=None, help="a neighbour index folder, for /neighbours")
     parser.add_argument("--classifier", default=None, help="a classifier folder, for /classify")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
@@ -44,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be in [1, 65535], got {args.port}")
     limits = Limits(max_pairs=args.max_pairs, max_batch_pairs=args.max_batch_pairs, max_wait_ms=args.max_wait_ms)
-    model = load_model(args.model)
+    model = load_model(args.model, backend=args.runtime)
     index = RelationIndex.load(args.index) if args.index else None
     classifier = RelationClassifier.from_pretrained(args.classifier, model=model) if args.classifier else None
     api_key = args.api_key or os.environ.get("RELVEC_API_KEY") or None

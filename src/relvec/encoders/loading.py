@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
+from relvec.encoders.exported import check_backend
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
@@ -19,7 +20,9 @@ from relvec.files import short_repr
 PROBE_PAIRS = (("paris", "france"), ("baker", "bread"), ("puppy", "dog"), ("hot", "cold"))
 
 
-def load_model(spec: str | Path, *, template: str | None = None, pooling: str | None = None, **kwargs: Any) -> Any:
+def load_model(
+    spec: str | Path, *, template: str | None = None, pooling: str | None = None, backend: str = "torch", **kwargs: Any
+) -> Any:
     """Load a model from a spec.
 
     - ``offset`` / ``offset:PATH``: the static offset baseline (GloVe 6B 50d, or a saved static folder);
@@ -29,13 +32,18 @@ def load_model(spec: str | Path, *, template: str | None = None, pooling: str | 
       see :mod:`relvec.encoders.hybrid`;
     - anything else: :meth:`RelationEncoder.from_pretrained` (relvec folder, backbone folder, alias, hub id),
       or a saved static-offset or hybrid folder; ``HYBRID_FOLDER@WEIGHT`` reads a saved hybrid at another weight.
+
+    ``backend`` ("torch", "onnx", "openvino") runs a relation encoder, or a hybrid's prompt part, from its
+    export (``relvec export``); static models are numpy and take only "torch".
     """
     text = str(spec)
+    if check_backend(backend) != "torch":
+        kwargs["backend"] = backend
     if Path(text).is_dir():  # a folder that exists wins over every spec syntax (``offset:``, ``@WEIGHT``)
         return _load_folder(text, template, pooling, **kwargs)
     kind, _, rest = text.partition(":")
     if kind == "offset":
-        _no_prompt_options("offset", template, pooling)
+        _no_prompt_options("offset", template, pooling, kwargs.get("backend"))
         return StaticOffsetEncoder.from_pretrained(rest or GLOVE_NAME, bool(kwargs.get("local_files_only")))
     if kind == "vanilla":
         model = RelationEncoder.from_pretrained(rest or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
@@ -66,17 +74,19 @@ def _split_weight(text: str) -> tuple[str, float]:
     return text, 1.0
 
 
-def _no_prompt_options(name: str, template: str | None, pooling: str | None) -> None:
+def _no_prompt_options(name: str, template: str | None, pooling: str | None, backend: str | None = None) -> None:
     if template is not None or pooling is not None:
         raise ValueError(f"{name} is a static-offset model: --template / --pooling do not apply")
+    if backend not in (None, "torch"):
+        raise ValueError(f"{name} is a static model (numpy): --runtime {backend} does not apply")
 
 
 def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
     if read_static_relation_config(text) is not None:
-        _no_prompt_options(text, template, pooling)
+        _no_prompt_options(text, template, pooling, kwargs.get("backend"))
         return StaticRelationEncoder.from_pretrained(text)
     if read_static_config(text) is not None:
-        _no_prompt_options(text, template, pooling)
+        _no_prompt_options(text, template, pooling, kwargs.get("backend"))
         return StaticOffsetEncoder.from_pretrained(text)
     if read_hybrid_config(text) is not None:
         return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)

@@ -15,11 +15,12 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from relvec.backbones import DEFAULT_BACKBONE, canonical_name, load_backbone, local_path
+from relvec.backbones import DEFAULT_BACKBONE, canonical_name, load_backbone, load_tokenizer, local_path
 from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.card_text import relation_encoder_card
+from relvec.encoders.exported import ExportedGraph, check_backend, export_file, exported_only
 from relvec.encoders.prompt_config import (
     check_max_length,
     check_tokenizer_files,
@@ -54,17 +55,25 @@ class PromptFeatures:
 
 
 class RelationEncoder(nn.Module):
-    """Encode word pairs into relation embeddings with a prompted transformer (RelBERT)."""
+    """Encode word pairs into relation embeddings with a prompted transformer (RelBERT).
+
+    With ``graph`` (an ONNX / OpenVINO export, see :mod:`relvec.encoders.exported`) in place of ``backbone``,
+    the graph computes the pooled vectors and relvec keeps the templates and tokenisation.
+    """
 
     def __init__(
         self,
-        backbone: PreTrainedModel,
+        backbone: PreTrainedModel | None,
         tokenizer: PreTrainedTokenizerBase,
         config: RelvecConfig | None = None,
         device: str | torch.device | None = None,
         prompt_encoder: nn.Module | None = None,
+        graph: ExportedGraph | None = None,
     ) -> None:
         super().__init__()
+        if (backbone is None) == (graph is None):
+            raise ValueError("a relation encoder runs either a PyTorch backbone or an exported graph")
+        self.graph = graph
         if tokenizer.mask_token is None:
             raise ValueError("the backbone tokenizer has no mask token; relvec prompts need one")
         self.backbone = backbone
@@ -75,10 +84,12 @@ class RelationEncoder(nn.Module):
         if (self.config.prompt.get("method") == "ptuning") != (prompt_encoder is not None):
             raise ValueError("a P-tuning prompt needs a prompt encoder, and a prompt encoder needs a P-tuning prompt")
         self.prompt_encoder = prompt_encoder
-        check_max_length(self.config.max_length, backbone)
-        check_trigger_ids(self.config.prompt, backbone, tokenizer)
         self._truncation_warned = False
         self.name_or_path = self.config.backbone
+        if backbone is None:
+            return
+        check_max_length(self.config.max_length, backbone)
+        check_trigger_ids(self.config.prompt, backbone, tokenizer)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.to(torch.device(device))
@@ -94,18 +105,31 @@ class RelationEncoder(nn.Module):
         max_length: int | None = None,
         device: str | torch.device | None = None,
         local_files_only: bool = False,
+        backend: str = "torch",
+        file_name: str | None = None,
         **model_kwargs: Any,
     ) -> RelationEncoder:
         """Load a trained relvec folder (which carries its own settings) or a plain backbone.
 
         Explicit ``template`` / ``pooling`` / ``max_length`` override what a folder carries. A local
         folder never touches the network; a hub id does unless ``local_files_only`` (or ``HF_HUB_OFFLINE``).
+        ``backend="onnx"`` / ``"openvino"`` runs the folder's export (``relvec export``; ``file_name`` picks
+        one, e.g. ``onnx/model_int8.onnx``); a folder holding only an export runs it whatever ``backend`` says.
         """
         name = canonical_name(str(name_or_path))
         source = local_path(name)
         saved = load_saved_config(source, local_files_only)
         local_files_only = local_files_only or Path(source).is_dir()
         check_tokenizer_files(source)
+        if check_backend(backend) == "torch":
+            backend = exported_only(source) or "torch"
+        if backend != "torch":
+            if pooling is not None and saved is not None and pooling != saved.pooling:
+                raise ValueError(f"{name_or_path}: the export pools with {saved.pooling!r}; it cannot use {pooling!r}")
+            given = _given(template=template, max_length=max_length)
+            model = cls._from_export(source, saved, backend, file_name, given)
+            model.name_or_path = str(name_or_path)
+            return model
         backbone, tokenizer = load_backbone(source, local_files_only, **model_kwargs)
         if saved is None:
             saved = config_from_relbert(backbone) or RelvecConfig(backbone=name)
@@ -113,13 +137,23 @@ class RelationEncoder(nn.Module):
             raise ValueError(
                 f"{name_or_path} carries a learned {saved.prompt['method']} prompt; it cannot take another template"
             )
-        overrides = {"template": template, "pooling": pooling, "max_length": max_length}
-        data = saved.to_dict() | {k: v for k, v in overrides.items() if v is not None}
-        config = RelvecConfig.from_dict(data)
+        given = _given(template=template, pooling=pooling, max_length=max_length)
+        config = RelvecConfig.from_dict(saved.to_dict() | given)
         prompt_encoder = load_prompt_encoder(Path(source), config, backbone) if config.prompt else None
         model = cls(backbone, tokenizer, config, device=device, prompt_encoder=prompt_encoder)
         model.name_or_path = str(name_or_path)
         return model
+
+    @classmethod
+    def _from_export(
+        cls, source: str, saved: RelvecConfig | None, backend: str, file_name: str | None, given: dict[str, Any]
+    ) -> RelationEncoder:
+        if saved is None:
+            raise ValueError(f"{source}: an export needs the folder's relvec_config.json (relvec export writes it)")
+        path = export_file(source, backend, file_name)
+        graph = ExportedGraph(path, backend, name=path.relative_to(source).as_posix())
+        tokenizer = load_tokenizer(source, local_files_only=True)
+        return cls(None, tokenizer, RelvecConfig.from_dict(saved.to_dict() | given), graph=graph)
 
     def word_vectors(self) -> EncoderWordVectors:
         """Word vectors that go with this model: its backbone's sentence-encoder vectors of single words
@@ -142,6 +176,11 @@ class RelationEncoder(nn.Module):
             config.training = training
 
         def write(staging: Path) -> None:
+            if self.graph is not None:  # an exported model saves as one: tokenizer, settings, the graph
+                self.tokenizer.save_pretrained(staging)
+                self.graph.copy_into(staging)
+                config.save(staging)
+                return
             self.backbone.save_pretrained(staging, safe_serialization=True)
             self.tokenizer.save_pretrained(staging)
             if self.prompt_encoder is not None:
@@ -176,11 +215,11 @@ class RelationEncoder(nn.Module):
     # ------------------------------------------------------------------ properties
     @property
     def device(self) -> torch.device:
-        return next(self.backbone.parameters()).device
+        return torch.device("cpu") if self.backbone is None else next(self.backbone.parameters()).device
 
     @property
     def embedding_dim(self) -> int:
-        return int(self.backbone.config.hidden_size)
+        return self.graph.dim if self.graph is not None else int(self.backbone.config.hidden_size)
 
     @property
     def template(self) -> str:
@@ -337,6 +376,8 @@ class RelationEncoder(nn.Module):
         With a P-tuning prompt encoder, or explicit ``trigger_embeddings`` (num_triggers, hidden) as
         AutoPrompt uses for its gradients, the trigger slots take those input embeddings.
         """
+        if self.graph is not None:
+            return torch.from_numpy(self.graph(batch))
         device = self.device
         input_ids = batch["input_ids"].to(device)
         attention = batch["attention_mask"].to(device)
@@ -370,6 +411,7 @@ class RelationEncoder(nn.Module):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         checked, single = validate_pairs(pairs)
         resolved = resolve_precision(precision, self.device)
+        resolved = "fp32" if self.graph is not None else resolved  # an export runs at its own precision
         unique = list(dict.fromkeys(checked))
         features = self.tokenize(unique)
         order = sorted(range(len(features)), key=lambda i: -len(features[i].input_ids))
@@ -392,6 +434,11 @@ class RelationEncoder(nn.Module):
             out = torch.nn.functional.normalize(out, dim=-1)
         result = out[0] if single else out
         return result if convert_to_tensor else result.numpy()
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options a caller set (not None)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
