@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     parser.add_argument("model", help=MODEL_HELP)
     parser.add_argument(
-        "--runtime", default="torch", choices=["torch", "onnx", "openvino"], help="run the model's export (relvec export)"
+        "--runtime", default="torch", choices=["torch", "onnx", "openvino"], help="run the export (relvec export)"
     )
     parser.add_argument("--index", default=None, help="a neighbour index folder, for /neighbours")
     parser.add_argument("--classifier", default=None, help="a classifier folder, for /classify")
