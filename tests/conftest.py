@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import string
@@ -168,3 +169,25 @@ def suite_data(tmp_path: Path, relation_data: Path) -> Path:
     }
     write_jsonl(root / "relation_mapping" / "test.jsonl", [mapping])
     return root
+
+
+@contextlib.contextmanager
+def running_server(app, timeout: float = 20.0):
+    """Run ``app`` on a real uvicorn bound to 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    import threading
+    import time
+
+    uvicorn = pytest.importorskip("uvicorn")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

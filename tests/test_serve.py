@@ -3,8 +3,6 @@ batching equivalence, limits, auth and malformed bodies."""
 
 import asyncio
 import json
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +11,8 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+
+from conftest import running_server  # noqa: E402
 
 from relvec.search import RelationIndex  # noqa: E402
 from relvec.serve import Limits, create_app  # noqa: E402
@@ -111,25 +111,23 @@ def test_concurrent_requests_share_a_model_call_and_get_their_own_vectors(tiny_e
 
 
 def test_a_real_server_on_localhost_answers_a_bounded_loop(tiny_encoder):
-    uvicorn = pytest.importorskip("uvicorn")
-    config = uvicorn.Config(create_app(tiny_encoder), host="127.0.0.1", port=0, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            for _ in range(10):  # bounded in count and time
-                assert http.post("/embed", json={"pairs": PAIRS}).status_code == 200
-            assert http.post("/embed", content=b"not json").status_code == 422
-            assert json.loads(http.get("/health").text) == {"status": "ok"}
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with running_server(create_app(tiny_encoder)) as url, httpx.Client(base_url=url, timeout=10) as http:
+        for _ in range(10):  # bounded in count and time
+            assert http.post("/embed", json={"pairs": PAIRS}).status_code == 200
+        assert http.post("/embed", content=b"not json").status_code == 422
+        assert json.loads(http.get("/health").text) == {"status": "ok"}
+
+
+def test_the_explorer_page_and_the_map(client, tiny_encoder):
+    page = client.get("/")
+    assert page.status_code == 200 and "relvec explorer" in page.text
+    assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched from elsewhere
+    points = client.get("/map").json()["points"]
+    assert sorted(tuple(p["pair"]) for p in points) == sorted(client.app_index.pairs)
+    assert all(isinstance(p["x"], float) and isinstance(p["y"], float) for p in points)
+    keyed = TestClient(create_app(tiny_encoder, api_key="k"))
+    assert keyed.get("/").status_code == 200 and keyed.get("/map").status_code == 401
+    assert keyed.get("/map", headers={"Authorization": "Bearer k"}).status_code == 404  # no index
 
 
 def test_complete_searches_the_vocabulary_exhaustively_with_a_static_model():

@@ -5,7 +5,9 @@ Endpoints: ``POST /embed``, ``/similarity``, ``/analogy``, ``/complete``, ``/nei
 through one :class:`Batcher`: concurrent requests are embedded together, one model call for many requests, with a
 bounded queue (a full queue answers 503) and a bounded wait. Requests follow the library's input rules: a bad
 pair is a 422 naming its index and word; too many pairs, too long a word or too large a body is a 413; a malformed
-body never reaches the model. With an API key every endpoint but ``/health`` needs ``Authorization: Bearer KEY``.
+body never reaches the model. With an API key every endpoint but ``/health`` and the explorer page needs
+``Authorization: Bearer KEY``. ``GET /`` is the relation explorer (:data:`relvec/static/explorer.html`): nearest
+relations, A:B::C:?, analogy questions, and ``GET /map``, a 2-D PCA map of the index's pairs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,11 @@ class Limits:
     max_batch_pairs: int = 512
     max_wait_ms: float = 5.0
     max_queue: int = 256
+    map_points: int = 2000
+
+
+# Open without the API key: the health check and the explorer page (a static file; its calls carry the key).
+_OPEN_PATHS = ("/health", "/")
 
 
 class RequestError(Exception):
@@ -155,6 +163,30 @@ def _pair(value: Any, field: str, limits: Limits) -> tuple[str, str]:
     return _pairs([value], field, limits)[0]
 
 
+def explorer_page() -> str:
+    """The relation explorer (plain HTML and a small script, no build step, nothing fetched from elsewhere)."""
+    return resources.files("relvec").joinpath("static/explorer.html").read_text(encoding="utf-8")
+
+
+def index_map(index: Any, limit: int) -> list[dict[str, Any]]:
+    """``{"pair", "x", "y"}`` for up to ``limit`` of the index's pairs (seeded sample), PCA of their vectors."""
+    from relvec.plotting import project
+
+    rows = np.arange(len(index.pairs))
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(0).choice(rows, size=limit, replace=False))
+    if len(rows) < 3:
+        raise RequestError(422, f"the index has {len(rows)} pairs; a map needs at least 3")
+    try:
+        xy = project(index.vectors[rows], "pca")
+    except ImportError as exc:
+        raise RequestError(501, str(exc)) from None
+    return [
+        {"pair": list(index.pairs[r]), "x": round(float(x), 5), "y": round(float(y), 5)}
+        for r, (x, y) in zip(rows, xy, strict=True)
+    ]
+
+
 def create_app(
     model: Any,
     index: Any = None,
@@ -188,7 +220,7 @@ def create_app(
     @app.middleware("http")
     async def guard(request: Any, call_next: Any) -> Any:
         started = time.perf_counter()
-        if api_key and request.url.path != "/health":
+        if api_key and request.url.path not in _OPEN_PATHS:
             given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if given != api_key:
                 metrics.request(request.url.path, 401, time.perf_counter() - started)
@@ -200,6 +232,19 @@ def create_app(
     @app.exception_handler(RequestError)
     async def request_error(request: Any, exc: RequestError) -> Any:
         return responses.JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.get("/", include_in_schema=False)
+    async def explorer() -> Any:
+        return responses.HTMLResponse(explorer_page())
+
+    @app.get("/map")
+    async def pair_map() -> dict[str, Any]:
+        """The index's pairs (a seeded sample of at most ``limits.map_points``) projected to 2-D by PCA."""
+        if index is None:
+            raise RequestError(404, "no index: start the server with --index DIR")
+        if "map" not in state:
+            state["map"] = index_map(index, limits.map_points)
+        return {"points": state["map"]}
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -1,0 +1,84 @@
+"""The relation explorer in a real browser: headless Chromium (Debian's chromium + chromium-driver) driven by
+Selenium against a real uvicorn on 127.0.0.1. CI installs the browser (.ci/run); elsewhere the test skips
+without it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+pytest.importorskip("fastapi")
+webdriver = pytest.importorskip("selenium.webdriver")
+
+from conftest import running_server  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from relvec.search import RelationIndex  # noqa: E402
+from relvec.serve import create_app  # noqa: E402
+
+INDEXED = [("aware", "this"), ("relation", "between"), ("today", "finally"), ("read", "discovered"), ("i", "s")]
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture()
+def browser():
+    if not (BROWSER and DRIVER):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs chromium and chromium-driver (.ci/run installs them)")
+        pytest.skip("no chromium / chromedriver on this machine (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = BROWSER
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tmp_path):
+    index = RelationIndex.build(tiny_encoder, INDEXED)
+    expected = index.query(tiny_encoder, [("wasn", "aware")], k=3)[0]
+    wait = WebDriverWait(browser, 20)
+    with running_server(create_app(tiny_encoder, index=index)) as url:
+        browser.get(url + "/")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "model"), "index of 5 pairs"))
+        # nearest relations: the page shows the index's own top neighbour first
+        browser.find_element(By.ID, "neighbours-pair").send_keys("wasn:aware")
+        browser.find_element(By.ID, "neighbours-go").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#neighbours-result li"))
+        first = browser.find_elements(By.CSS_SELECTOR, "#neighbours-result li")[0].text
+        assert first.startswith(":".join(expected[0].pair) + " ")
+        # an analogy question: the page marks the answer the server chose
+        browser.find_element(By.ID, "analogy-stem").send_keys("aware:this")
+        browser.find_element(By.ID, "analogy-choices").send_keys("relation:between, today:finally")
+        browser.find_element(By.ID, "analogy-go").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#analogy-result li")) == 2)
+        marked = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#analogy-result li") if "✔" in li.text]
+        assert len(marked) == 1
+        # errors are messages on the page: a malformed pair (caught by the page) and a bad word (the server's 422)
+        field = browser.find_element(By.ID, "neighbours-pair")
+        field.clear()
+        field.send_keys("no-colon")
+        browser.find_element(By.ID, "neighbours-go").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "neighbours-error"), "head:tail"))
+        field.clear()
+        field.send_keys("aware:" + "x" * 200)
+        browser.find_element(By.ID, "neighbours-go").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "neighbours-error"), "longer than"))
+        assert not browser.find_elements(By.CSS_SELECTOR, "#neighbours-result li")
+        # the map: one point per indexed pair; hovering one shows its pair
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map circle")) == len(INDEXED))
+        dot = browser.find_elements(By.CSS_SELECTOR, "#map circle")[0]
+        ActionChains(browser).move_to_element(dot).perform()
+        wait.until(lambda d: d.find_element(By.ID, "hover").text == dot.get_attribute("data-pair"))
+        assert browser.find_element(By.ID, "hover").text in {":".join(p) for p in INDEXED}
+        assert browser.save_screenshot(str(tmp_path / "explorer.png"))
