@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("fastapi")
 webdriver = pytest.importorskip("selenium.webdriver")
 
-from conftest import running_server  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
@@ -20,6 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from relvec.search import RelationIndex  # noqa: E402
 from relvec.serve import create_app  # noqa: E402
+
+from conftest import running_server  # noqa: E402
 
 INDEXED = [("aware", "this"), ("relation", "between"), ("today", "finally"), ("read", "discovered"), ("i", "s")]
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -34,7 +35,8 @@ def browser():
         pytest.skip("no chromium / chromedriver on this machine (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"):
+    flags = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900")
+    for flag in flags:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(30)

@@ -12,10 +12,10 @@ httpx = pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from conftest import running_server  # noqa: E402
-
 from relvec.search import RelationIndex  # noqa: E402
 from relvec.serve import Limits, create_app  # noqa: E402
+
+from conftest import running_server  # noqa: E402
 
 PAIRS = [["cat", "kitten"], ["dog", "puppy"], ["paris", "france"]]
 
