@@ -95,7 +95,7 @@ def burst(url: str) -> dict[str, int]:
     ]
     counts = {"2xx": 0, "4xx": 0, "5xx": 0, "other": 0}
     with httpx.Client(base_url=url, timeout=30) as http:
-        for round_ in range(25):
+        for _ in range(25):
             for body in bad:
                 path = "/similarity" if b'"pair"' in body else "/embed"
                 status = http.post(path, content=body, headers={"content-type": "application/json"}).status_code
