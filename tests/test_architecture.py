@@ -25,6 +25,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
             "relvec.validation",
             "relvec.cards",
             "relvec.extras",
+            "relvec.st_pooling",
         ),
     ),
     ("encoders", ("relvec.encoders", "relvec.loading")),

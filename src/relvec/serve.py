@@ -26,6 +26,7 @@ from relvec.completion import AnalogyCompleter
 from relvec.encoders.base import validate_pairs
 from relvec.extras import require
 from relvec.loading import model_identity
+from relvec.plotting import project
 from relvec.text import word_problem
 
 try:  # an optional dependency: the annotations of the endpoints name its Request
@@ -170,8 +171,6 @@ def explorer_page() -> str:
 
 def index_map(index: Any, limit: int) -> list[dict[str, Any]]:
     """``{"pair", "x", "y"}`` for up to ``limit`` of the index's pairs (seeded sample), PCA of their vectors."""
-    from relvec.plotting import project
-
     rows = np.arange(len(index.pairs))
     if len(rows) > limit:
         rows = np.sort(np.random.default_rng(0).choice(rows, size=limit, replace=False))

@@ -183,14 +183,20 @@ def test_loads_reference_relbert_checkpoint_settings(tiny_dir, tmp_path):
     assert encoder.pooling == "mask" and encoder.template == TEMPLATES["a"] and encoder.max_length == 48
 
 
-def test_sentence_transformers_can_load_saved_folder(tiny_dir, tmp_path):
+@pytest.mark.parametrize("pooling", ["mask", "average", "average_no_mask"])
+def test_sentence_transformers_reproduces_relvecs_own_vector(tiny_dir, tmp_path, pooling):
     st = pytest.importorskip("sentence_transformers")
-    encoder = RelationEncoder.from_pretrained(tiny_dir, pooling="average", device="cpu")
+    encoder = RelationEncoder.from_pretrained(tiny_dir, pooling=pooling, device="cpu")
     encoder.save_pretrained(tmp_path)
-    st_model = st.SentenceTransformer(str(tmp_path), device="cpu")
-    ours = encoder.encode(PAIRS[:3], precision="fp32")
-    theirs = st_model.encode(encoder.prompts(PAIRS[:3]), convert_to_numpy=True)
+    modules = json.loads((tmp_path / "modules.json").read_text())
+    assert modules[1]["type"] == "relvec.st_pooling.RelvecPooling"  # relvec's installed class, no folder code
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # ST's note on classes outside its namespace
+        st_model = st.SentenceTransformer(str(tmp_path), device="cpu")
+    ours = encoder.encode(PAIRS, precision="fp32")
+    theirs = st_model.encode(encoder.prompts(PAIRS), convert_to_numpy=True, batch_size=2)
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
+    assert st_model.get_embedding_dimension() == encoder.embedding_dim
 
 
 def test_precision_resolution(monkeypatch, tiny_encoder):

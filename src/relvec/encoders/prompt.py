@@ -42,6 +42,7 @@ _PROGRESS_MIN_BATCHES = 16
 # From this many pairs on, bf16 encoding casts the weights once instead of autocasting every layer's input
 # (casting MPNet's weights costs ~0.1 s, so small calls keep autocast).
 _BF16_WEIGHTS_MIN_PAIRS = 256
+ST_POOLING_TYPE = "relvec.st_pooling.RelvecPooling"  # see relvec.st_pooling (needs sentence-transformers)
 
 
 @dataclass(frozen=True)
@@ -196,21 +197,20 @@ class RelationEncoder(nn.Module):
         return directory
 
     def _write_sentence_transformers_files(self, directory: Path) -> None:
-        # sentence-transformers sees a Transformer + mean Pooling model; its encode() of a filled
-        # prompt (relvec.prompts.fill) equals relvec's "average" pooling.
+        # sentence-transformers sees its Transformer + relvec's own pooling (relvec.st_pooling, imported from the
+        # installed relvec, never from the folder): its encode() of a filled prompt is relvec's vector.
         modules = [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 1, "name": "1", "path": "1_RelvecPooling", "type": ST_POOLING_TYPE},
         ]
         write_json(directory / "modules.json", modules)
         write_json(
             directory / "sentence_bert_config.json",
             {"max_seq_length": self.config.max_length, "do_lower_case": False},
         )
-        write_json(
-            directory / "1_Pooling" / "config.json",
-            {"word_embedding_dimension": self.embedding_dim, "pooling_mode_mean_tokens": True},
-        )
+        pooling = {"embedding_dimension": self.embedding_dim, "pooling_mode": self.pooling}
+        pooling["mask_token_id"] = int(self.tokenizer.mask_token_id)
+        write_json(directory / "1_RelvecPooling" / "config.json", pooling)
 
     # ------------------------------------------------------------------ properties
     @property
