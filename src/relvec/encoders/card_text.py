@@ -41,9 +41,9 @@ def relation_encoder_card(model: Any, directory: Path, training: dict[str, Any] 
     ]
     if not learned:
         usage += [
-            "`sentence_transformers.SentenceTransformer` loads the folder too; its `encode` of the filled prompt "
-            "averages over every token, which is relvec's `average` pooling"
-            + (" (this model's own)." if config.pooling == "average" else f" (this model uses `{config.pooling}`).")
+            "`sentence_transformers.SentenceTransformer` loads the folder too (with relvec installed: the pooling "
+            f"module is `relvec.st_pooling.RelvecPooling`); its `encode` of the filled prompt is this model's own "
+            f"`{config.pooling}` vector."
         ]
     return render_card(directory.name, description, "\n".join(usage), config.backbone, training)
 
