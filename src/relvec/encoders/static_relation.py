@@ -71,8 +71,13 @@ class PairNetwork(nn.Module):
         self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
     ) -> torch.Tensor:
         """f from the parts of the heads (Wa·x, U·x) and the tails (Wb·y, V·y), row by row."""
-        hidden = torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
-        return hidden @ self.w2.T + self.b2
+        return self.hidden_of(head_a, tail_b, head_u, tail_v) @ self.w2.T + self.b2
+
+    def hidden_of(
+        self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
+    ) -> torch.Tensor:
+        """The hidden layer h of f, row by row."""
+        return torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ax, _, ux, _ = self.word_parts(x)
@@ -183,13 +188,47 @@ class StaticRelationEncoder:
     def prompt_dots(self, heads: torch.Tensor, tails: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """(pairs, targets) dot products of the unit prompt vectors f̂(head, tail) with each row of ``targets``
         (out_dim columns), computed block by block without keeping the vectors."""
-        parts = self.tables()
-        out = torch.empty((len(heads), targets.shape[0]), dtype=torch.float32)
+        # f = W2·h + b2 is never built: f·q = h·(W2ᵀq) + b2·q and |f|² = hᵀ(W2ᵀW2)h + 2(W2ᵀb2)·h + |b2|², which
+        # costs hidden² per pair instead of hidden·out_dim (out_dim is the teacher's width, 3-9x hidden)
+        parts, net = self.tables(), self.network
         with torch.inference_mode():
+            w2, b2 = net.w2.detach(), net.b2.detach()
+            projected, shift = w2.T @ targets.T, targets @ b2
+            gram, lift, bias = w2.T @ w2, w2.T @ b2, b2 @ b2
+            out = torch.empty((len(heads), targets.shape[0]), dtype=torch.float32)
+            fixed = self._fixed_word(heads, tails)
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
-                out[start : start + len(h)] = self._unit(self._f(parts, h, t)) @ targets.T
+                hidden = fixed(t if fixed.head else h) if fixed else net.hidden_of(*self._gather(parts, h, t))
+                squared = ((hidden @ gram) * hidden).sum(1) + 2 * (hidden @ lift) + bias
+                norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
+                out[start : start + len(h)] = (hidden @ projected + shift) / norm[:, None]
         return out
+
+    @staticmethod
+    def _gather(parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return parts[0][heads], parts[1][tails], parts[2][heads], parts[3][tails]
+
+    def _fixed_word(self, heads: torch.Tensor, tails: torch.Tensor) -> Any:
+        """When every pair shares its head (completion: C:?) or its tail, h of the other words as one product:
+        the shared word's Wa·x + c is a constant and (U·x ⊙ V·y)·Pᵀ = V·y · (diag(U·x)·Pᵀ). None otherwise."""
+        if len(heads) < 2:
+            return None
+        parts, net = self.tables(), self.network
+        for head, same in ((True, heads), (False, tails)):
+            if bool((same == same[0]).all()):
+                row = int(same[0])
+                own, other = (0, 2) if head else (1, 3)  # the shared word's linear and bilinear parts
+                constant = parts[own][row] + net.c.detach()
+                mixed = parts[other][row][:, None] * net.p.detach().T
+                linear, bilinear = (parts[1], parts[3]) if head else (parts[0], parts[2])
+
+                def hidden(rows: torch.Tensor, linear=linear, bilinear=bilinear, constant=constant, mixed=mixed):
+                    return torch.relu(linear[rows] + constant + bilinear[rows] @ mixed)
+
+                hidden.head = head
+                return hidden
+        return None
 
     def query_parts(self, query: np.ndarray) -> dict[str, Any]:
         """A unit embedding split as its dot product with another one is: prompt halves (forward, reversed) and
