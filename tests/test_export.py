@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -129,3 +130,14 @@ def test_cli_export_then_embed_with_the_backend(saved, tmp_path, capsys):
     if pytest.importorskip("openvino"):  # OpenVINO runs the ONNX file when there is no IR
         assert main([*argv, str(tmp_path / "ov.npy"), "--runtime", "openvino"]) == 0
         np.testing.assert_allclose(np.load(tmp_path / "ov.npy"), np.load(tmp_path / "torch.npy"), atol=1e-5)
+
+
+def test_a_missing_runtime_names_its_extra(saved, monkeypatch):
+    folder = saved("mask")
+    export_model(folder, probe_pairs=8)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'relvec\[onnx\]'"):
+        RelationEncoder.from_pretrained(folder, backend="onnx")
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    with pytest.raises(ImportError, match=r"pip install 'relvec\[openvino\]'"):
+        RelationEncoder.from_pretrained(folder, backend="openvino")
