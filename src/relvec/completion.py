@@ -29,16 +29,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from relvec.encoders.base import Pair
 from relvec.encoders.static import WordVectors
 from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
+from relvec.precision import resolve_precision
 
 METHODS = ("add", "mul")
 DEFAULT_VOCAB_SIZE = 100_000
 DEFAULT_CANDIDATES = 50
 _MUL_EPS = 1e-3
+_SHORTLIST = 512  # words rescored exactly after a fast (bf16) exhaustive pass
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,15 @@ class AnalogyCompleter:
         show_progress_bar: bool | None = None,
         exhaustive: bool = False,
         blend: float = 0.0,
+        precision: str = "auto",
     ) -> None:
         if exhaustive and not callable(getattr(model, "score_rows", None)):
             raise ValueError("exhaustive completion needs a static relation model (see `relvec distill`)")
         if not np.isfinite(blend) or blend < 0:
             raise ValueError(f"blend must be a finite number >= 0, got {blend}")
         self.exhaustive, self.blend = exhaustive, float(blend)
+        # exhaustive scoring in bf16 where the CPU runs it natively, then the shortlist exactly (same top k)
+        self.fast = resolve_precision(precision, torch.device("cpu")) == "bf16"
         self._rows: Any = None  # the vocabulary's table rows, for exhaustive scoring (looked up once)
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -271,8 +277,15 @@ class AnalogyCompleter:
         arithmetic = self._arithmetic(index, pair, c)
         query = np.asarray(self.model.encode(pair, normalize=True), dtype=np.float32)
         heads = self.model.rows_of([c]).expand(len(self._rows))
-        relation = self.model.score_rows(heads, self._rows, query)
+        fast = self.fast and len(self._rows) > _SHORTLIST
+        relation = self.model.score_rows(heads, self._rows, query, fast=fast)
         scores = relation + self.blend * arithmetic if self.blend else relation
+        if fast:  # bf16 scores pick a shortlist; its words are scored exactly, so the top k is fp32's
+            shortlist = np.argpartition(-scores, _SHORTLIST)[:_SHORTLIST]
+            rows = torch.as_tensor(shortlist, dtype=torch.long)
+            exact = self.model.score_rows(heads[: len(rows)], self._rows[rows], query)
+            scores = np.full_like(scores, -np.inf)
+            scores[shortlist] = exact + self.blend * arithmetic[shortlist] if self.blend else exact
         best = top_words(scores, self.space.words, (*pair, c), k)
         at = self.space.index
         return [Completion(w, s, float(arithmetic[at[w]])) for w, s in best]

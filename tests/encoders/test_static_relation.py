@@ -176,3 +176,18 @@ def test_distill_arguments_are_checked_and_shown(capsys):
     assert main(["distill", "--teacher", "t", "--pairs", "5000", "--show-config"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["pairs"] == 5000 and shown["teacher"] == "t"
+
+
+@pytest.mark.parametrize(("bidirectional", "weight"), [(True, 0.5), (False, None)])
+def test_fast_exhaustive_completion_keeps_the_exact_top_k(bidirectional, weight, monkeypatch):
+    import relvec.completion as completion
+
+    monkeypatch.setattr(completion, "_SHORTLIST", 6)  # the toy vocabulary is larger than the shortlist
+    model, words = toy_student(bidirectional, weight)
+    exact = completion.AnalogyCompleter(model, words, exhaustive=True, precision="fp32")
+    fast = completion.AnalogyCompleter(model, words, exhaustive=True, precision="bf16")
+    assert fast.fast and not exact.fast
+    for query in [(("w1", "w2"), "w3"), (("w4", "w0"), "w2")]:
+        want, got = exact.complete(*query, k=4), fast.complete(*query, k=4)
+        assert [c.word for c in got] == [c.word for c in want]
+        np.testing.assert_allclose([c.score for c in got], [c.score for c in want], atol=1e-6)

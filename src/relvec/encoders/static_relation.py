@@ -185,9 +185,12 @@ class StaticRelationEncoder:
         rows = self._rows([(w, w) for w in words])
         return torch.as_tensor([rows[w] for w in words], dtype=torch.long)
 
-    def prompt_dots(self, heads: torch.Tensor, tails: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def prompt_dots(
+        self, heads: torch.Tensor, tails: torch.Tensor, targets: torch.Tensor, fast: bool = False
+    ) -> torch.Tensor:
         """(pairs, targets) dot products of the unit prompt vectors f̂(head, tail) with each row of ``targets``
-        (out_dim columns), computed block by block without keeping the vectors."""
+        (out_dim columns), computed block by block without keeping the vectors. ``fast``: the two hidden-sized
+        products in bf16 (scores to ~1e-3; for a shortlist that is then scored exactly)."""
         # f = W2·h + b2 is never built: f·q = h·(W2ᵀq) + b2·q and |f|² = hᵀ(W2ᵀW2)h + 2(W2ᵀb2)·h + |b2|², which
         # costs hidden² per pair instead of hidden·out_dim (out_dim is the teacher's width, 3-9x hidden)
         parts, net = self.tables(), self.network
@@ -195,14 +198,17 @@ class StaticRelationEncoder:
             w2, b2 = net.w2.detach(), net.b2.detach()
             projected, shift = w2.T @ targets.T, targets @ b2
             gram, lift, bias = w2.T @ w2, w2.T @ b2, b2 @ b2
+            low = torch.bfloat16 if fast else torch.float32
+            gram_low, projected_low = gram.to(low), projected.to(low)
             out = torch.empty((len(heads), targets.shape[0]), dtype=torch.float32)
             fixed = self._fixed_word(heads, tails)
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
                 hidden = fixed(t if fixed.head else h) if fixed else net.hidden_of(*self._gather(parts, h, t))
-                squared = ((hidden @ gram) * hidden).sum(1) + 2 * (hidden @ lift) + bias
+                hidden_low = hidden.to(low)
+                squared = ((hidden_low @ gram_low).float() * hidden).sum(1) + 2 * (hidden @ lift) + bias
                 norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
-                out[start : start + len(h)] = (hidden @ projected + shift) / norm[:, None]
+                out[start : start + len(h)] = ((hidden_low @ projected_low).float() + shift) / norm[:, None]
         return out
 
     @staticmethod
@@ -245,14 +251,15 @@ class StaticRelationEncoder:
             parts["offset"] = (b, q[self.prompt_dim :])
         return parts
 
-    def score_rows(self, heads: torch.Tensor, tails: torch.Tensor, query: np.ndarray) -> np.ndarray:
-        """cos(query, emb(head, tail)) for unit ``query`` and table-row pairs, without building the embeddings."""
+    def score_rows(self, heads: torch.Tensor, tails: torch.Tensor, query: np.ndarray, fast: bool = False) -> np.ndarray:
+        """cos(query, emb(head, tail)) for unit ``query`` and table-row pairs, without building the embeddings
+        (``fast``: see :meth:`prompt_dots`)."""
         parts = self.query_parts(query)
         scale, forward = parts["forward"]
-        scores = scale * self.prompt_dots(heads, tails, forward[None])[:, 0]
+        scores = scale * self.prompt_dots(heads, tails, forward[None], fast)[:, 0]
         if "reversed" in parts:
             scale, backward = parts["reversed"]
-            scores += scale * self.prompt_dots(tails, heads, backward[None])[:, 0]
+            scores += scale * self.prompt_dots(tails, heads, backward[None], fast)[:, 0]
         if "offset" in parts:
             scale, offset = parts["offset"]
             tables = self.tables()
