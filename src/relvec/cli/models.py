@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from relvec.cli.common import load_model_from_args, model_args, progress
+from relvec.encoders.exported import read_export_config
 from relvec.encoders.loading import load_model
 from relvec.recipes import (
     DEFAULT_SELECT_ON,
@@ -91,12 +93,17 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"{key:<15} {value}")
         return 0
     cfg = model.config
-    n_params = sum(p.numel() for p in model.backbone.parameters())
+    graph = getattr(model, "graph", None)
+    if graph is not None:  # an exported model: the graph runs, there are no PyTorch weights loaded
+        architecture, parameters = f"{graph.backend} graph {graph.name}", "-"
+    else:
+        architecture = type(model.backbone).__name__
+        parameters = f"{sum(p.numel() for p in model.backbone.parameters()) / 1e6:.1f}M"
     rows = {
         "model": args.model,
         "backbone": cfg.backbone or "-",
-        "architecture": type(model.backbone).__name__,
-        "parameters": f"{n_params / 1e6:.1f}M",
+        "architecture": architecture,
+        "parameters": parameters,
         "embedding_dim": model.embedding_dim,
         "template": cfg.template,
         "prompt": f"{cfg.prompt['method']} {cfg.prompt['shape']}" if cfg.prompt else "manual",
@@ -106,6 +113,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         "relvec_version": cfg.relvec_version or "-",
         "trained": "yes" if cfg.training else "no",
     }
+    if Path(args.model).is_dir():
+        for name, export in read_export_config(args.model)["exports"].items():
+            rows[f"export {name}"] = f"cosine to torch fp32 min {export.get('cosine_min')} mean {export.get('cosine_mean')}"
     for key, value in rows.items():
         print(f"{key:<15} {value}")
     if cfg.training:
