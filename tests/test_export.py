@@ -141,3 +141,11 @@ def test_a_missing_runtime_names_its_extra(saved, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)
     with pytest.raises(ImportError, match=r"pip install 'relvec\[openvino\]'"):
         RelationEncoder.from_pretrained(folder, backend="openvino")
+
+
+def test_info_describes_an_export_folder(saved, tmp_path, capsys):
+    folder = saved("mask")
+    export_model(folder, tmp_path / "standalone", probe_pairs=8)
+    assert main(["info", str(tmp_path / "standalone")]) == 0
+    out = capsys.readouterr().out
+    assert "onnx graph onnx/model.onnx" in out and "export onnx/model.onnx" in out and "min 1.0" in out

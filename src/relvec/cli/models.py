@@ -115,7 +115,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     }
     if Path(args.model).is_dir():
         for name, export in read_export_config(args.model)["exports"].items():
-            rows[f"export {name}"] = f"cosine to torch fp32 min {export.get('cosine_min')} mean {export.get('cosine_mean')}"
+            agreement = f"min {export.get('cosine_min')} mean {export.get('cosine_mean')}"
+            rows[f"export {name}"] = f"cosine to torch fp32 {agreement}"
     for key, value in rows.items():
         print(f"{key:<15} {value}")
     if cfg.training:
