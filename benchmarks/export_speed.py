@@ -54,14 +54,14 @@ class Fixed:
         return self.model.encode(pairs, **kwargs)
 
 
-def variants(name: str, work: Path) -> dict[str, Fixed]:
+def variants(name: str, work: Path, reuse: bool = False) -> dict[str, Fixed]:
     source = Path(local_path(canonical_name(name)))
     folder = source if (source / "relvec_config.json").exists() else work / source.name
     if folder != source:  # an installed backbone: a standalone export per variant into a scratch folder
         RelationEncoder.from_pretrained(name).save_pretrained(folder)
     out = {}
     for label, backend, quantize, precision in VARIANTS:
-        if backend != "torch":
+        if backend != "torch" and not (reuse and (folder / _FILES[(backend, quantize)]).is_file()):
             started = time.perf_counter()
             export_model(folder, format=backend, quantize=quantize)
             print(f"{name}: exported {label} in {time.perf_counter() - started:.0f} s", flush=True)
@@ -71,7 +71,7 @@ def variants(name: str, work: Path) -> dict[str, Fixed]:
 
 
 def run(name: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    models = variants(name, work)
+    models = variants(name, work, args.reuse)
     pairs = analogy_pairs(args.pairs)
     reference = models["torch fp32"].encode(pairs, show_progress_bar=False)
     times: dict[str, list[float]] = {label: [] for label in models}
@@ -107,6 +107,7 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--accuracy", default="", help="comma list of variants to evaluate on the analogy test sets")
+    parser.add_argument("--reuse", action="store_true", help="keep exports already in the model folder")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
