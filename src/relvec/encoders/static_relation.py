@@ -128,6 +128,7 @@ class StaticRelationEncoder:
         self.name_or_path = name_or_path or "static-relation"
         self.info = dict(info or {})
         self._tables: tuple[torch.Tensor, ...] | None = None
+        self._squares: torch.Tensor | None = None  # |e(w)|² of the table rows, for offset scores
         self._fallback: EncoderWordVectors | None = fallback
         self._extra: dict[str, torch.Tensor] = {}  # out-of-vocabulary words' vectors, computed once
 
@@ -262,12 +263,34 @@ class StaticRelationEncoder:
             scores += scale * self.prompt_dots(tails, heads, backward[None], fast)[:, 0]
         if "offset" in parts:
             scale, offset = parts["offset"]
-            tables = self.tables()
-            with torch.inference_mode():
-                for start in range(0, len(heads), _BLOCK):
-                    h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
-                    scores[start : start + len(h)] += scale * (self._offset(tables, h, t) @ offset)
+            scores += scale * self._offset_dots(heads, tails, offset)
         return scores.numpy()
+
+    def _offset_dots(self, heads: torch.Tensor, tails: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """unit(e(t) − e(h))·q from per-word numbers: (e(t)·q − e(h)·q) / √(|e(t)|² + |e(h)|² − 2 e(t)·e(h));
+        when the pairs share a word (completion), its dots come from one product over the other words."""
+        vectors = self.tables()[4]
+        with torch.inference_mode():
+            if self._squares is None or len(self._squares) != len(vectors):
+                self._squares = (vectors * vectors).sum(1)
+            squares = self._squares
+            for shared, others, sign in ((heads, tails, 1.0), (tails, heads, -1.0)):
+                if bool((shared == shared[0]).all()):
+                    word = vectors[shared[0]]
+                    dots = self._word_dots(others, torch.stack([target, word], dim=1))
+                    along, cross = sign * (dots[:, 0] - word @ target), dots[:, 1]
+                    break
+            else:
+                along = self._word_dots(tails, target[:, None])[:, 0] - self._word_dots(heads, target[:, None])[:, 0]
+                blocks = zip(heads.split(_BLOCK), tails.split(_BLOCK), strict=True)
+                cross = torch.cat([(vectors[h] * vectors[t]).sum(1) for h, t in blocks])
+            distance = (squares[tails] + squares[heads] - 2 * cross).clamp_min(0).sqrt().clamp_min(1e-12)
+            return along / distance
+
+    def _word_dots(self, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """``vectors[rows] @ columns``, over the whole table first when ``rows`` cover much of it."""
+        vectors = self.tables()[4]
+        return vectors[rows] @ columns if 2 * len(rows) < len(vectors) else (vectors @ columns)[rows]
 
     def tables(self) -> tuple[torch.Tensor, ...]:
         """(Wa·x, Wb·x, U·x, V·x, x) for every table word, plus the out-of-vocabulary words met so far."""
