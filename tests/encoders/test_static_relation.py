@@ -65,6 +65,14 @@ def test_encode_keeps_input_order_and_handles_out_of_vocabulary_words(student):
     np.testing.assert_allclose(together, alone, atol=1e-6)
     assert "zebra" not in student.index and np.isfinite(together[1]).all()
     assert torch.is_tensor(student.encode(pairs, convert_to_tensor=True))
+    # new words met one request at a time extend the precomputed parts: the same scores as all at once
+    query = student.encode(("cat", "kitten"), normalize=True)
+    student.encode(("yak", "calf"))
+    student.encode(("owl", "owlet"))
+    rows = student.rows_of(["yak", "owl", "dog", "zebra"])
+    incremental = student.score_rows(rows[:2], rows[2:], query)
+    expected = student.encode([("yak", "dog"), ("owl", "zebra")], normalize=True) @ query
+    np.testing.assert_allclose(incremental, expected, atol=1e-5)
 
 
 def test_a_damaged_folder_is_refused_with_the_file_named(student, tmp_path):

@@ -293,15 +293,20 @@ class StaticRelationEncoder:
         return vectors[rows] @ columns if 2 * len(rows) < len(vectors) else (vectors @ columns)[rows]
 
     def tables(self) -> tuple[torch.Tensor, ...]:
-        """(Wa·x, Wb·x, U·x, V·x, x) for every table word, plus the out-of-vocabulary words met so far."""
-        if self._tables is None or self._tables[0].shape[0] != len(self.table) + len(self._extra):
-            vectors = torch.cat([self.table, torch.stack(list(self._extra.values()))]) if self._extra else self.table
+        """(Wa·x, Wb·x, U·x, V·x, x) for every table word, plus the out-of-vocabulary words met so far (their parts
+        are appended as they come: a new word never recomputes the table's)."""
+        known = 0 if self._tables is None else len(self._tables[0])
+        if known != len(self.table) + len(self._extra):
+            blocks = [self.table] if known == 0 else []
+            extra = list(self._extra.values())[max(0, known - len(self.table)) :]
+            if extra:
+                blocks.append(torch.stack(extra))
+            fresh = torch.cat(blocks) if len(blocks) > 1 else blocks[0]
             with torch.inference_mode():
-                parts = [
-                    torch.cat(chunk)
-                    for chunk in zip(*(self.network.word_parts(block) for block in vectors.split(16384)), strict=True)
-                ]
-            self._tables = (*parts, vectors)
+                split = (self.network.word_parts(block) for block in fresh.split(16384))
+                new = (*(torch.cat(chunk) for chunk in zip(*split, strict=True)), fresh)
+            old = self._tables
+            self._tables = new if old is None else tuple(torch.cat([a, b]) for a, b in zip(old, new, strict=True))
         return self._tables
 
     def _f(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
