@@ -38,7 +38,7 @@ def saved(tiny_dir, tmp_path):
 @pytest.mark.parametrize("pooling", ["mask", "average", "average_no_mask"])
 def test_fp32_onnx_export_is_the_models_own_vector(saved, pooling):
     folder = saved(pooling)
-    path = export_model(folder, probe_pairs=32)
+    path = export_model(folder, format="onnx", probe_pairs=32)
     assert path == folder / "onnx" / "model.onnx"
     torch_model = RelationEncoder.from_pretrained(folder)
     onnx_model = RelationEncoder.from_pretrained(folder, backend="onnx")
@@ -76,7 +76,7 @@ def test_int8_and_openvino_exports_stay_close(saved):
 def test_standalone_export_needs_no_weights_and_saves_as_itself(saved, tmp_path):
     folder = saved("mask")
     out = tmp_path / "standalone"
-    export_model(folder, out, probe_pairs=8)
+    export_model(folder, out, format="onnx", probe_pairs=8)
     assert not (out / "model.safetensors").exists() and exported_only(out) == "onnx"
     expected = RelationEncoder.from_pretrained(folder).encode(PAIRS, precision="fp32")
     loaded = load_model(str(out))  # no backend given: the only thing the folder can run
@@ -92,7 +92,7 @@ def test_a_hybrid_exports_its_prompt_part(tiny_dir, tmp_path):
     HybridEncoder(prompt, static, 0.5, bidirectional=True).save_pretrained(tmp_path / "hybrid")
     with pytest.raises(ValueError, match="in place"):
         export_model(tmp_path / "hybrid", tmp_path / "elsewhere")
-    assert export_model(tmp_path / "hybrid", probe_pairs=8) == tmp_path / "hybrid" / "prompt" / "onnx" / "model.onnx"
+    assert export_model(tmp_path / "hybrid", format="onnx", probe_pairs=8) == tmp_path / "hybrid" / "prompt" / "onnx" / "model.onnx"
     expected = load_model(str(tmp_path / "hybrid")).encode(PAIRS, precision="fp32")
     exported = load_model(str(tmp_path / "hybrid"), backend="onnx")
     assert exported.prompt.graph is not None
@@ -105,7 +105,7 @@ def test_backend_errors_are_clear(saved, tmp_path):
         RelationEncoder.from_pretrained(folder, backend="tensorrt")
     with pytest.raises(ValueError, match="relvec export"):
         RelationEncoder.from_pretrained(folder, backend="onnx")
-    export_model(folder, probe_pairs=8)
+    export_model(folder, format="onnx", probe_pairs=8)
     with pytest.raises(ValueError, match="not a file inside"):
         RelationEncoder.from_pretrained(folder, backend="onnx", file_name="../model-mask/onnx/model.onnx")
     with pytest.raises(ValueError, match="cannot use 'average'"):
@@ -120,7 +120,7 @@ def test_backend_errors_are_clear(saved, tmp_path):
 
 def test_cli_export_then_embed_with_the_backend(saved, tmp_path, capsys):
     folder = saved("average_no_mask")
-    assert main(["export", str(folder), "--probe-pairs", "8"]) == 0
+    assert main(["export", str(folder), "--format", "onnx", "--probe-pairs", "8"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["format"] == "onnx" and summary["cosine_min"] >= 0.9999
     argv = ["embed", "--model", str(folder), "aware:this", "relation:between", "--output"]
@@ -134,7 +134,7 @@ def test_cli_export_then_embed_with_the_backend(saved, tmp_path, capsys):
 
 def test_a_missing_runtime_names_its_extra(saved, monkeypatch):
     folder = saved("mask")
-    export_model(folder, probe_pairs=8)
+    export_model(folder, format="onnx", probe_pairs=8)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
     with pytest.raises(ImportError, match=r"pip install 'relvec\[onnx\]'"):
         RelationEncoder.from_pretrained(folder, backend="onnx")
@@ -145,7 +145,7 @@ def test_a_missing_runtime_names_its_extra(saved, monkeypatch):
 
 def test_info_describes_an_export_folder(saved, tmp_path, capsys):
     folder = saved("mask")
-    export_model(folder, tmp_path / "standalone", probe_pairs=8)
+    export_model(folder, tmp_path / "standalone", format="onnx", probe_pairs=8)
     assert main(["info", str(tmp_path / "standalone")]) == 0
     out = capsys.readouterr().out
     assert "onnx graph onnx/model.onnx" in out and "export onnx/model.onnx" in out and "min 1.0" in out

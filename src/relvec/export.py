@@ -71,7 +71,7 @@ def export_model(
     source: str | Path,
     output: str | Path | None = None,
     *,
-    format: str = "onnx",
+    format: str = "openvino",
     quantize: str | None = None,
     probe_pairs: int = 256,
 ) -> Path:
