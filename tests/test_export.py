@@ -92,7 +92,8 @@ def test_a_hybrid_exports_its_prompt_part(tiny_dir, tmp_path):
     HybridEncoder(prompt, static, 0.5, bidirectional=True).save_pretrained(tmp_path / "hybrid")
     with pytest.raises(ValueError, match="in place"):
         export_model(tmp_path / "hybrid", tmp_path / "elsewhere")
-    assert export_model(tmp_path / "hybrid", format="onnx", probe_pairs=8) == tmp_path / "hybrid" / "prompt" / "onnx" / "model.onnx"
+    path = export_model(tmp_path / "hybrid", format="onnx", probe_pairs=8)
+    assert path == tmp_path / "hybrid" / "prompt" / "onnx" / "model.onnx"
     expected = load_model(str(tmp_path / "hybrid")).encode(PAIRS, precision="fp32")
     exported = load_model(str(tmp_path / "hybrid"), backend="onnx")
     assert exported.prompt.graph is not None
