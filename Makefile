@@ -37,7 +37,7 @@ best-cpu: install-mpnet
 
 # A static relation model distilled from best-cpu's hybrid (relvec distill): the teacher embeds DISTILL_PAIRS
 # pairs once, in shards under $(BEST)-static-work, so a killed run resumes there (rerun the same command).
-DISTILL_PAIRS ?= 200000
+DISTILL_PAIRS ?= 100000
 distill: install-mpnet
 	$(BIN)/relvec distill --threads $(THREADS) --teacher $(BEST)/hybrid --output $(BEST)-static \
 		--pairs $(DISTILL_PAIRS) --random-share 0.1 --neighbour-share 0.1 --wordnet --no-progress
