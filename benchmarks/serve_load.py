@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import torch
 
 from relvec.loading import load_model
@@ -57,26 +59,31 @@ def in_process(model_name: str, runtime: str, pairs: list[tuple[str, str]], seco
     return done / (time.perf_counter() - start)
 
 
-async def client(http: httpx.AsyncClient, pairs: list, rng: random.Random, stop: float, log: list) -> None:
+async def client(
+    http: httpx.AsyncClient, pairs: list, rng: random.Random, stop: float, log: list, encoding: str
+) -> None:
     while time.perf_counter() < stop:
         size = rng.choice(SIZES)
         batch = [list(p) for p in rng.sample(pairs, size)]
         started = time.perf_counter()
         try:
-            response = await http.post("/embed", json={"pairs": batch})
+            response = await http.post("/embed", json={"pairs": batch, "encoding_format": encoding})
             status = response.status_code
+            rows = response.json()["embeddings"] if status == 200 else []
+            if encoding == "base64":  # what a client does with the answer: vectors as arrays
+                [np.frombuffer(base64.b64decode(r), dtype="<f4") for r in rows]
         except httpx.HTTPError:
             status = -1
         log.append((time.perf_counter() - started, size, status))
 
 
-async def load(url: str, pairs: list, clients: int, seconds: float) -> tuple[list, float]:
+async def load(url: str, pairs: list, clients: int, seconds: float, encoding: str) -> tuple[list, float]:
     log: list = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         start = time.perf_counter()
         stop = start + seconds
-        await asyncio.gather(*(client(http, pairs, random.Random(i), stop, log) for i in range(clients)))
+        await asyncio.gather(*(client(http, pairs, random.Random(i), stop, log, encoding) for i in range(clients)))
         return log, time.perf_counter() - start
 
 
@@ -112,6 +119,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--encoding", default="float", choices=["float", "base64"], help="/embed's encoding_format")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -134,7 +142,7 @@ def main() -> int:
             raise SystemExit(f"the server did not start: {server.stderr.read().decode()[-500:]}")
         httpx.post(url + "/embed", json={"pairs": [list(p) for p in pairs[:64]]}, timeout=60)
         rss_start = rss_mb(server.pid)
-        log, wall = asyncio.run(load(url, pairs, args.clients, args.seconds))
+        log, wall = asyncio.run(load(url, pairs, args.clients, args.seconds, args.encoding))
         rss_end = rss_mb(server.pid)
         refused = burst(url)
         rss_after_burst = rss_mb(server.pid)
@@ -148,6 +156,7 @@ def main() -> int:
         "machine": machine(),
         "model": args.model,
         "runtime": args.runtime,
+        "encoding": args.encoding,
         "clients": args.clients,
         "seconds": round(wall, 1),
         "requests": len(log),

@@ -141,3 +141,13 @@ def test_complete_searches_the_vocabulary_exhaustively_with_a_static_model():
     expected = AnalogyCompleter(model, words, exhaustive=True).complete(("w1", "w2"), "w3", k=3)
     assert [x["word"] for x in found] == [x.word for x in expected]
     assert client.post("/complete", json={"pair": ["w1", "w2"], "c": "", "k": 3}).status_code == 422
+
+
+def test_embed_in_base64_is_the_same_vectors(client, tiny_encoder):
+    import base64
+
+    rows = client.post("/embed", json={"pairs": PAIRS, "encoding_format": "base64"}).json()["embeddings"]
+    got = np.stack([np.frombuffer(base64.b64decode(r), dtype="<f4") for r in rows])
+    np.testing.assert_allclose(got, tiny_encoder.encode([tuple(p) for p in PAIRS], normalize=True), atol=1e-5)
+    bad = client.post("/embed", json={"pairs": PAIRS, "encoding_format": "hex"})
+    assert bad.status_code == 422 and "encoding_format" in bad.json()["detail"]

@@ -13,6 +13,7 @@ relations, A:B::C:?, analogy questions, and ``GET /map``, a 2-D PCA map of the i
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections import defaultdict
@@ -25,6 +26,7 @@ import numpy as np
 from relvec.completion import AnalogyCompleter
 from relvec.encoders.base import validate_pairs
 from relvec.extras import require
+from relvec.files import short_repr
 from relvec.loading import model_identity
 from relvec.plotting import project
 from relvec.text import word_problem
@@ -265,10 +267,15 @@ def create_app(
 
     @app.post("/embed")
     async def embed(request: Request) -> Any:
-        pairs = _pairs((await body(request)).get("pairs"), "pairs", limits)
-        vectors = await batcher.embed(pairs)
-        # serialised here: FastAPI's generic encoder walks every float and costs more than the model on small models
-        text = json.dumps({"model": identity["name"], "embeddings": vectors.tolist()})
+        data = await body(request)
+        encoding = data.get("encoding_format", "float")
+        if encoding not in ("float", "base64"):
+            raise RequestError(422, f"encoding_format: expected 'float' or 'base64', got {short_repr(encoding)}")
+        vectors = await batcher.embed(_pairs(data.get("pairs"), "pairs", limits))
+        # serialised here: FastAPI's generic encoder walks every float and costs more than the model on small models;
+        # base64 (little-endian float32 per vector, as OpenAI's embeddings API offers) skips float text entirely
+        rows = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors] if encoding == "base64" else None
+        text = json.dumps({"model": identity["name"], "embeddings": rows if rows is not None else vectors.tolist()})
         return responses.Response(text, media_type="application/json")
 
     @app.post("/similarity")
