@@ -279,16 +279,20 @@ class AnalogyCompleter:
         heads = self.model.rows_of([c]).expand(len(self._rows))
         fast = self.fast and len(self._rows) > _SHORTLIST
         relation = self.model.score_rows(heads, self._rows, query, fast=fast)
-        scores = relation + self.blend * arithmetic if self.blend else relation
+        scores = self._blend(relation, arithmetic)
         if fast:  # bf16 scores pick a shortlist; its words are scored exactly, so the top k is fp32's
             shortlist = np.argpartition(-scores, _SHORTLIST)[:_SHORTLIST]
             rows = torch.as_tensor(shortlist, dtype=torch.long)
             exact = self.model.score_rows(heads[: len(rows)], self._rows[rows], query)
             scores = np.full_like(scores, -np.inf)
-            scores[shortlist] = exact + self.blend * arithmetic[shortlist] if self.blend else exact
+            scores[shortlist] = self._blend(exact, arithmetic[shortlist])
         best = top_words(scores, self.space.words, (*pair, c), k)
         at = self.space.index
         return [Completion(w, s, float(arithmetic[at[w]])) for w, s in best]
+
+    def _blend(self, relation: np.ndarray, arithmetic: np.ndarray) -> np.ndarray:
+        """The relation score plus ``blend`` × the arithmetic score of the same words."""
+        return relation + self.blend * arithmetic if self.blend else relation
 
     def _arithmetic(self, index: int, pair: Pair, c: str) -> np.ndarray:
         a, b = pair

@@ -199,3 +199,9 @@ def test_fast_exhaustive_completion_keeps_the_exact_top_k(bidirectional, weight,
         want, got = exact.complete(*query, k=4), fast.complete(*query, k=4)
         assert [c.word for c in got] == [c.word for c in want]
         np.testing.assert_allclose([c.score for c in got], [c.score for c in want], atol=1e-6)
+
+
+def test_scoring_no_rows_gives_no_scores():
+    model, _ = toy_student(True, 0.5)
+    none = torch.zeros(0, dtype=torch.long)
+    assert model.score_rows(none, none, model.encode(("w1", "w2"), normalize=True)).shape == (0,)

@@ -77,6 +77,11 @@ def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
     parser.add_argument(
         "--precision", default="auto", choices=list(PRECISIONS), help="auto: bf16 where the CPU has it natively"
     )
+    runtime_arg(parser)
+
+
+def runtime_arg(parser: argparse.ArgumentParser) -> None:
+    """``--runtime``: PyTorch, or the model's export (Python: ``backend=``; ``--backend`` is the index's)."""
     parser.add_argument(
         "--runtime",
         default="torch",

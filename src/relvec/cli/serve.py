@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from relvec.cli.common import MODEL_HELP
+from relvec.cli.common import MODEL_HELP, runtime_arg
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -18,9 +18,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "Prometheus metrics; OpenAPI docs at /docs.",
     )
     parser.add_argument("model", help=MODEL_HELP)
-    parser.add_argument(
-        "--runtime", default="torch", choices=["torch", "onnx", "openvino"], help="run the export (relvec export)"
-    )
+    runtime_arg(parser)
     parser.add_argument("--index", default=None, help="a neighbour index folder, for /neighbours")
     parser.add_argument("--classifier", default=None, help="a classifier folder, for /classify")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")

@@ -205,7 +205,11 @@ class StaticRelationEncoder:
             fixed = self._fixed_word(heads, tails)
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
-                hidden = fixed(t if fixed.head else h) if fixed else net.hidden_of(*self._gather(parts, h, t))
+                if fixed is None:
+                    hidden = net.hidden_of(*self._gather(parts, h, t))
+                else:
+                    head_shared, hidden_of_others = fixed
+                    hidden = hidden_of_others(t if head_shared else h)
                 hidden_low = hidden.to(low)
                 squared = ((hidden_low @ gram_low).float() * hidden).sum(1) + 2 * (hidden @ lift) + bias
                 norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
@@ -216,26 +220,28 @@ class StaticRelationEncoder:
     def _gather(parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return parts[0][heads], parts[1][tails], parts[2][heads], parts[3][tails]
 
-    def _fixed_word(self, heads: torch.Tensor, tails: torch.Tensor) -> Any:
-        """When every pair shares its head (completion: C:?) or its tail, h of the other words as one product:
-        the shared word's Wa·x + c is a constant and (U·x ⊙ V·y)·Pᵀ = V·y · (diag(U·x)·Pᵀ). None otherwise."""
-        if len(heads) < 2:
-            return None
-        parts, net = self.tables(), self.network
-        for head, same in ((True, heads), (False, tails)):
-            if bool((same == same[0]).all()):
-                row = int(same[0])
-                own, other = (0, 2) if head else (1, 3)  # the shared word's linear and bilinear parts
-                constant = parts[own][row] + net.c.detach()
-                mixed = parts[other][row][:, None] * net.p.detach().T
-                linear, bilinear = (parts[1], parts[3]) if head else (parts[0], parts[2])
-
-                def hidden(rows: torch.Tensor, linear=linear, bilinear=bilinear, constant=constant, mixed=mixed):
-                    return torch.relu(linear[rows] + constant + bilinear[rows] @ mixed)
-
-                hidden.head = head
-                return hidden
+    @staticmethod
+    def _shared_word(heads: torch.Tensor, tails: torch.Tensor) -> tuple[bool, int] | None:
+        """(True, row) when every pair has the head ``row`` (completion: C:?), (False, row) when every pair has
+        the tail ``row``, else None."""
+        for head_shared, same in ((True, heads), (False, tails)):
+            if len(same) and bool((same == same[0]).all()):
+                return head_shared, int(same[0])
         return None
+
+    def _fixed_word(self, heads: torch.Tensor, tails: torch.Tensor) -> tuple[bool, Any] | None:
+        """When the pairs share a word (:meth:`_shared_word`), (head shared?, h of the other words' rows) as one
+        product: the shared word's Wa·x + c is a constant and (U·x ⊙ V·y)·Pᵀ = V·y · (diag(U·x)·Pᵀ)."""
+        shared = self._shared_word(heads, tails) if len(heads) > 1 else None
+        if shared is None:
+            return None
+        head_shared, row = shared
+        parts, net = self.tables(), self.network
+        own, other = (0, 2) if head_shared else (1, 3)  # the shared word's linear and bilinear parts
+        constant = parts[own][row] + net.c.detach()
+        mixed = parts[other][row][:, None] * net.p.detach().T
+        linear, bilinear = (parts[1], parts[3]) if head_shared else (parts[0], parts[2])
+        return head_shared, lambda rows: torch.relu(linear[rows] + constant + bilinear[rows] @ mixed)
 
     def query_parts(self, query: np.ndarray) -> dict[str, Any]:
         """A unit embedding split as its dot product with another one is: prompt halves (forward, reversed) and
@@ -274,12 +280,12 @@ class StaticRelationEncoder:
             if self._squares is None or len(self._squares) != len(vectors):
                 self._squares = (vectors * vectors).sum(1)
             squares = self._squares
-            for shared, others, sign in ((heads, tails, 1.0), (tails, heads, -1.0)):
-                if bool((shared == shared[0]).all()):
-                    word = vectors[shared[0]]
-                    dots = self._word_dots(others, torch.stack([target, word], dim=1))
-                    along, cross = sign * (dots[:, 0] - word @ target), dots[:, 1]
-                    break
+            shared = self._shared_word(heads, tails)
+            if shared is not None:
+                head_shared, row = shared
+                word, others, sign = vectors[row], (tails if head_shared else heads), (1.0 if head_shared else -1.0)
+                dots = self._word_dots(others, torch.stack([target, word], dim=1))
+                along, cross = sign * (dots[:, 0] - word @ target), dots[:, 1]
             else:
                 along = self._word_dots(tails, target[:, None])[:, 0] - self._word_dots(heads, target[:, None])[:, 0]
                 blocks = zip(heads.split(_BLOCK), tails.split(_BLOCK), strict=True)
@@ -310,7 +316,7 @@ class StaticRelationEncoder:
         return self._tables
 
     def _f(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
-        return self.network.combine(parts[0][heads], parts[1][tails], parts[2][heads], parts[3][tails])
+        return self.network.combine(*self._gather(parts, heads, tails))
 
     def _offset(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
         """unit(e(b) − e(a)) of the rows' word vectors (the last of :meth:`tables`)."""
