@@ -275,7 +275,7 @@ class AnalogyCompleter:
         if self._rows is None:
             self._rows = self.model.rows_of(self.space.words)
         arithmetic = self._arithmetic(index, pair, c)
-        query = np.asarray(self.model.encode(pair, normalize=True), dtype=np.float32)
+        query = np.asarray(self.model.encode(pair, normalize=True, precision="fp32"), dtype=np.float32)
         heads = self.model.rows_of([c]).expand(len(self._rows))
         fast = self.fast and len(self._rows) > _SHORTLIST
         relation = self.model.score_rows(heads, self._rows, query, fast=fast)

@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -36,13 +35,17 @@ from relvec.data.pairs import (
     semeval_pairs,
 )
 from relvec.data.wordnet import load_wordnet, wordnet_pairs
-from relvec.encoders.static_relation import PairNetwork, StaticRelationEncoder
+from relvec.encoders.hybrid import mixing_factors
+from relvec.encoders.pair_network import PairNetwork
+from relvec.encoders.static_relation import StaticRelationEncoder
 from relvec.evaluation.suite import analogy_valid_evaluator
-from relvec.files import read_json, write_file, write_json
+from relvec.files import FileFormatError, read_json, write_file, write_json
 from relvec.loading import load_model
 from relvec.validation import check_fields, option, split_list
 
 Pair = tuple[str, str]
+TEACHER_MANIFEST = "teacher.json"
+TEACHER_CACHE_FORMAT = 2  # 1: one digest of the whole pair list (shards without their pairs)
 DISTILL_RANGES = {
     "vocab_size": ("int", 100, 2_000_000),
     "pairs": ("int", 100, 100_000_000),
@@ -50,6 +53,7 @@ DISTILL_RANGES = {
     "neighbour_share": ("float", 0.0, 1.0),
     "hidden": ("int", 8, 65_536),
     "rank": ("int", 1, 65_536),
+    "word_hidden": ("int", 0, 65_536),
     "epochs": ("int", 1, 10_000),
     "batch_size": ("int", 8, 1_000_000),
     "learning_rate": ("float", 1e-7, 1.0),
@@ -73,12 +77,21 @@ class DistillArguments:
     random_share: float = option(0.3, help="share of random vocabulary pairs among the training pairs")
     neighbour_share: float = option(0.2, help="share of pairs of nearby words (by word-vector cosine)")
     wordnet: bool = option(False, help="add WordNet relation pairs (relvec[wordnet])")
+    reverse: bool = option(
+        False, help="also embed every related pair reversed, (b, a): a bidirectional student computes f(b, a) too"
+    )
     hidden: int = option(256, help="hidden units of the pair network")
     rank: int = option(64, help="rank of its bilinear term (x ⊙ y)")
+    word_hidden: int = option(0, help="units of the per-word layer before the pair network (0: none; free per pair)")
     epochs: int = option(4, help="passes over the training pairs (the best on analogy valid is kept)")
     batch_size: int = option(1024, help="pairs per optimiser step")
     learning_rate: float = option(2e-3, help="AdamW peak learning rate (cosine decay)")
     structure_weight: float = option(0.0, help="weight of the batch cosine-matrix term of the loss (0: off)")
+    offset_weights: str = option(
+        "0.5,0.7,1",
+        help="a hybrid teacher's student: offset weights tried on analogy valid after training, besides the "
+        "teacher's own (comma-separated; empty: keep the teacher's)",
+    )
     select_sets: str = option(",".join(ANALOGY_VALID_SETS), help="analogy sets whose valid splits select the epoch")
     seed: int = option(0, help="random seed")
     shard_size: int = option(20_000, help="teacher vectors per shard file")
@@ -86,6 +99,11 @@ class DistillArguments:
 
     def __post_init__(self) -> None:
         check_fields(self, DISTILL_RANGES)
+        for weight in split_list(self.offset_weights):
+            try:
+                mixing_factors(float(weight))
+            except ValueError:
+                raise ValueError(f"offset_weights (--offset-weights): {weight!r} is not a number >= 0") from None
         if self.random_share + self.neighbour_share > 1:
             raise ValueError("random_share + neighbour_share (--random-share, --neighbour-share) must be at most 1")
 
@@ -115,45 +133,76 @@ def embed_teacher(
     batch_size: int = 128,
     on_shard: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """The prompt part's unit vectors of ``pairs`` (float16), from shards under ``work_dir``: each shard is
-    written atomically once, so a killed run resumes from the last complete shard."""
+    """The prompt part's unit vectors of ``pairs`` (float16), through a cache of shards under ``work_dir``.
+
+    Each shard is a vector file and the JSON list of its pairs, written atomically (pairs first, vectors last,
+    so a shard counts once its vectors exist). Pairs found in any shard are not embedded again: a killed run
+    resumes from its last complete shard, and a run on more or other pairs embeds only the new ones (which is
+    how the data-scale runs share their teacher time). The cache refuses a different teacher."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(json.dumps([list(p) for p in pairs]).encode()).hexdigest()
-    manifest = {"pairs_sha256": digest, "pairs": len(pairs), "shard_size": shard_size, "teacher": prompt.name_or_path}
-    path = work_dir / "teacher.json"
+    manifest = {"format": TEACHER_CACHE_FORMAT, "teacher": str(prompt.name_or_path)}
+    path = work_dir / TEACHER_MANIFEST
     if path.is_file() and read_json(path) != manifest:
-        raise ValueError(f"{work_dir} holds teacher vectors of other pairs or another teacher; use a new --work-dir")
+        raise ValueError(
+            f"{work_dir} holds teacher vectors of another teacher or format ({read_json(path)}); use a new --work-dir"
+        )
     write_json(path, manifest)
-    shards = []
-    count = math.ceil(len(pairs) / shard_size)
+    cached, vectors = _cached_vectors(work_dir)
+    missing = list(dict.fromkeys(p for p in map(tuple, pairs) if p not in cached))
+    count = math.ceil(len(missing) / shard_size)
+    numbers = (re.fullmatch(r"shard-(\d+)\.(?:npy|json)", f.name) for f in work_dir.iterdir())
+    first = 1 + max((int(m.group(1)) for m in numbers if m), default=-1)
     for i in range(count):
-        shard = work_dir / f"shard-{i:05d}.npy"
-        part = pairs[i * shard_size : (i + 1) * shard_size]
-        if shard.is_file():
-            done = np.load(shard, allow_pickle=False)
-            if done.shape[0] == len(part):
-                shards.append(done)
-                continue
-        vectors = prompt.encode(list(part), batch_size=batch_size, normalize=True, show_progress_bar=False)
-        vectors = np.asarray(vectors, dtype=np.float16)
-        write_file(shard, lambda p, v=vectors: np.save(p, v, allow_pickle=False))
-        shards.append(vectors)
+        part = missing[i * shard_size : (i + 1) * shard_size]
+        done = prompt.encode(list(part), batch_size=batch_size, normalize=True, show_progress_bar=False)
+        done = np.asarray(done, dtype=np.float16)
+        stem = work_dir / f"shard-{first + i:05d}"
+        write_json(stem.with_suffix(".json"), [list(p) for p in part])
+        write_file(stem.with_suffix(".npy"), lambda f, v=done: np.save(f, v, allow_pickle=False))
+        cached.update({p: (len(vectors), row) for row, p in enumerate(part)})
+        vectors.append(done)
         if on_shard is not None:
             on_shard(i + 1, count)
-    return np.concatenate(shards) if shards else np.zeros((0, 1), dtype=np.float16)
+    if not pairs:
+        return np.zeros((0, vectors[0].shape[1] if vectors else 1), dtype=np.float16)
+    where = np.array([cached[tuple(p)] for p in pairs])
+    offsets = np.cumsum([0] + [len(v) for v in vectors])
+    return np.concatenate(vectors)[offsets[where[:, 0]] + where[:, 1]]
+
+
+def _cached_vectors(work_dir: Path) -> tuple[dict[Pair, tuple[int, int]], list[np.ndarray]]:
+    """Pair -> (shard, row) and the shards' vectors, for every complete shard under ``work_dir``."""
+    cached: dict[Pair, tuple[int, int]] = {}
+    vectors: list[np.ndarray] = []
+    for stem in sorted(p.with_suffix("") for p in work_dir.glob("shard-*.npy")):
+        listed = stem.with_suffix(".json")
+        if not listed.is_file():
+            continue
+        shard_pairs = [tuple(p) for p in read_json(listed)]
+        shard = np.load(stem.with_suffix(".npy"), allow_pickle=False)
+        if shard.ndim != 2 or shard.shape[0] != len(shard_pairs):
+            raise FileFormatError(f"{stem}.npy: {shard.shape[0]} vectors for {len(shard_pairs)} pairs in {listed.name}")
+        cached.update({p: (len(vectors), row) for row, p in enumerate(shard_pairs)})
+        vectors.append(shard)
+    return cached, vectors
 
 
 # ---------------------------------------------------------------------------- the data
 def training_pairs(
     args: DistillArguments, vocabulary: Sequence[str], vectors: np.ndarray
 ) -> tuple[list[Pair], dict[str, int]]:
-    """Benchmark train/valid pairs first, then random and nearby vocabulary pairs up to ``args.pairs``."""
+    """Benchmark train/valid pairs (and WordNet's) first, optionally each reversed, then random and nearby
+    vocabulary pairs; shuffled and cut to ``args.pairs``."""
     n_random = int(args.pairs * args.random_share)
     n_near = int(args.pairs * args.neighbour_share)
-    sources = {
+    related = {
         "semeval": semeval_pairs(args.data_dir),
         "lexical": lexical_pairs(args.data_dir),
         **({"wordnet": wordnet_relation_pairs()} if args.wordnet else {}),
+    }
+    sources = {
+        **related,
+        **({"reversed": [(b, a) for pairs in related.values() for a, b in pairs]} if args.reverse else {}),
         "random": random_pairs(vocabulary, n_random, args.seed),
         "neighbours": neighbour_pairs(vocabulary, vectors, n_near, seed=args.seed),
     }
@@ -225,6 +274,25 @@ def train_network(
     return history
 
 
+def best_offset_weight(
+    student: Callable[[], StaticRelationEncoder],
+    teacher_weight: float,
+    candidates: Sequence[str],
+    evaluator: Callable[[Any], dict[str, Any]],
+    log: Callable[[str], None],
+) -> float:
+    """The offset weight, among the teacher's and ``candidates``, whose student scores best on analogy valid
+    (the teacher's on ties): a student's prompt part is noisier than its teacher's, its offset part exact."""
+    scores: dict[float, float] = {}
+    for weight in dict.fromkeys([teacher_weight, *(float(c) for c in candidates)]):
+        model = student()
+        model.offset_weight = weight
+        metrics = evaluator(model)
+        scores[weight] = float(metrics[metrics["primary_metric"]])
+        log(f"offset weight {weight:g}: analogy valid {100 * scores[weight]:.1f}")
+    return max(scores, key=lambda w: (scores[w], w == teacher_weight))
+
+
 def distill(
     args: DistillArguments,
     teacher: Any | None = None,
@@ -257,7 +325,7 @@ def distill(
     index = {w: i for i, w in enumerate(words)}
     heads = torch.as_tensor([index[a] for a, _ in pairs])
     tails = torch.as_tensor([index[b] for _, b in pairs])
-    network = PairNetwork(table.shape[1], args.hidden, args.rank, targets.shape[1])
+    network = PairNetwork(table.shape[1], args.hidden, args.rank, targets.shape[1], args.word_hidden)
     evaluator = analogy_valid_evaluator(split_list(args.select_sets), args.data_dir, show_progress_bar=False)
     matrix = torch.from_numpy(table)
 
@@ -273,6 +341,9 @@ def distill(
         return score
 
     history = train_network(network, matrix, heads, tails, torch.from_numpy(targets.astype(np.float32)), args, on_epoch)
+    teacher_weight = weight
+    if weight is not None:
+        weight = best_offset_weight(student, weight, split_list(args.offset_weights), evaluator, log)
     model = student()
     model.info = {
         "teacher": str(getattr(teacher, "name_or_path", args.teacher)),
@@ -280,6 +351,7 @@ def distill(
         "sources": counts,
         "arguments": {k: v for k, v in args.to_dict().items() if k not in ("output_dir", "work_dir", "data_dir")},
         "history": history,
+        "teacher_offset_weight": teacher_weight,
         "best_valid": max(h["valid"] for h in history),
         "minutes": round((time.perf_counter() - started) / 60, 1),
     }

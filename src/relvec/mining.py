@@ -43,7 +43,7 @@ def mine_pairs(
         raise ValueError(f"k and block must be positive, got {k} and {block}")
     n = len(words)
     rows = model.rows_of(words)  # type: ignore[attr-defined]
-    parts = model.query_parts(model.encode(seed, normalize=True))  # type: ignore[attr-defined]
+    parts = model.query_parts(model.encode(seed, normalize=True, precision="fp32"))  # type: ignore[attr-defined]
     targets = [parts["forward"][1]] + ([parts["reversed"][1]] if "reversed" in parts else [])
     stacked = torch.stack(targets)
     forward = np.zeros((n, n), dtype=np.float32)

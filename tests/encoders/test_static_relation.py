@@ -71,7 +71,7 @@ def test_encode_keeps_input_order_and_handles_out_of_vocabulary_words(student):
     student.encode(("owl", "owlet"))
     rows = student.rows_of(["yak", "owl", "dog", "zebra"])
     incremental = student.score_rows(rows[:2], rows[2:], query)
-    expected = student.encode([("yak", "dog"), ("owl", "zebra")], normalize=True) @ query
+    expected = student.encode([("yak", "dog"), ("owl", "zebra")], normalize=True, precision="fp32") @ query
     np.testing.assert_allclose(incremental, expected, atol=1e-5)
 
 
@@ -110,8 +110,9 @@ def test_no_evaluation_pair_is_among_the_distillation_pairs(suite_data):
 
 
 def test_the_student_trained_on_no_excluded_pair(student, suite_data, tmp_path):
-    shards = json.loads((tmp_path / "static-work" / "teacher.json").read_text())
-    assert shards["pairs"] == student.info["pairs"]
+    embedded = [tuple(p) for f in (tmp_path / "static-work").glob("shard-*.json") for p in json.loads(f.read_text())]
+    assert len(embedded) == student.info["pairs"]
+    assert not set(embedded) & excluded_pairs(suite_data)
     assert student.info["sources"]["semeval"] > 0
 
 
@@ -125,8 +126,26 @@ def test_teacher_vectors_are_embedded_once_and_resumed(tmp_path):
     again = embed_teacher(teacher, pairs, tmp_path, shard_size=100)
     assert len(teacher.encoded) == 50
     np.testing.assert_array_equal(first, again)
-    with pytest.raises(ValueError, match="other pairs"):
-        embed_teacher(teacher, pairs[:10], tmp_path, shard_size=100)
+
+
+def test_the_teacher_cache_embeds_only_new_pairs_and_keeps_the_order(tmp_path):
+    teacher = WordOffsetEncoder(dim=6)
+    pairs = [(f"a{i}", f"b{i}") for i in range(120)]
+    first = embed_teacher(teacher, pairs, tmp_path, shard_size=50)
+    teacher.encoded.clear()
+    more = [*pairs[::-1][:60], ("x", "y"), ("y", "x"), ("x", "y")]  # other order, two new pairs, a repeat
+    vectors = embed_teacher(teacher, more, tmp_path, shard_size=50)
+    assert sorted(teacher.encoded) == [("x", "y"), ("y", "x")]
+    np.testing.assert_array_equal(vectors[:60], first[::-1][:60])
+    np.testing.assert_array_equal(vectors[60], vectors[62])
+    assert sorted(p.name for p in tmp_path.glob("shard-*.json"))[-1] == "shard-00003.json"
+    other = WordOffsetEncoder(dim=6)
+    other.name_or_path = "another-teacher"
+    with pytest.raises(ValueError, match="another teacher"):
+        embed_teacher(other, pairs, tmp_path, shard_size=50)
+    (tmp_path / "shard-00000.json").write_text('[["a0", "b0"]]')
+    with pytest.raises(FileFormatError, match=r"shard-00000\.npy: 50 vectors for 1 pairs"):
+        embed_teacher(teacher, pairs, tmp_path, shard_size=50)
 
 
 def test_teacher_parts_of_a_relation_encoder(tiny_encoder):
@@ -143,9 +162,9 @@ def test_exhaustive_completion_equals_brute_force(bidirectional, weight):
     model, words = toy_student(bidirectional, weight)
     completer = AnalogyCompleter(model, words, exhaustive=True)
     found = completer.complete(("w1", "w2"), "w3", k=5)
-    query = model.encode(("w1", "w2"))
+    query = model.encode(("w1", "w2"), precision="fp32")
     others = [w for w in words if w not in ("w1", "w2", "w3")]
-    brute = model.encode([("w3", d) for d in others]) @ query
+    brute = model.encode([("w3", d) for d in others], precision="fp32") @ query
     expected = [others[i] for i in np.argsort(-brute, kind="stable")[:5]]
     assert [c.word for c in found] == expected
     np.testing.assert_allclose([c.score for c in found], np.sort(brute)[::-1][:5], atol=1e-5)
@@ -160,7 +179,7 @@ def test_mining_equals_brute_force_over_every_ordered_pair(bidirectional, weight
     model, words = toy_student(bidirectional, weight, n=20)
     found = mine_pairs(model, words, ("w1", "w2"), k=7, block=3)
     pairs = [(a, b) for a in words for b in words if a != b and (a, b) not in (("w1", "w2"), ("w2", "w1"))]
-    scores = model.encode(pairs) @ model.encode(("w1", "w2"))
+    scores = model.encode(pairs, precision="fp32") @ model.encode(("w1", "w2"), precision="fp32")
     order = np.argsort(-scores, kind="stable")[:7]
     assert [m.pair for m in found] == [pairs[i] for i in order]
     np.testing.assert_allclose([m.score for m in found], scores[order], atol=1e-5)
@@ -205,3 +224,55 @@ def test_scoring_no_rows_gives_no_scores():
     model, _ = toy_student(True, 0.5)
     none = torch.zeros(0, dtype=torch.long)
     assert model.score_rows(none, none, model.encode(("w1", "w2"), normalize=True)).shape == (0,)
+
+
+def test_a_word_layer_is_folded_into_the_word_parts_and_saved(tmp_path):
+    torch.manual_seed(0)
+    network = PairNetwork(dim=6, hidden=12, rank=3, out_dim=5, word_hidden=7)
+    table = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float16).astype(np.float32)  # saved as fp16
+    model = StaticRelationEncoder(list("abcd"), table, network, "none", bidirectional=False)
+    vectors = model.encode([("a", "b"), ("c", "d")], precision="fp32")
+    with torch.no_grad():
+        direct = network(torch.from_numpy(table[[0, 2]]), torch.from_numpy(table[[1, 3]]))
+    np.testing.assert_allclose(vectors, torch.nn.functional.normalize(direct, dim=1).numpy(), atol=1e-5)
+    model.save_pretrained(tmp_path / "m")
+    again = StaticRelationEncoder.from_pretrained(tmp_path / "m")
+    assert again.network.word_hidden == 7
+    np.testing.assert_array_equal(again.encode([("a", "b"), ("c", "d")], precision="fp32"), vectors)
+    with pytest.raises(ValueError, match="word_hidden"):
+        PairNetwork(dim=6, hidden=12, rank=3, out_dim=5, word_hidden=-1)
+
+
+def test_bf16_encode_stays_close_to_fp32():
+    model, words = toy_student(True, 0.5)
+    pairs = [(a, b) for a in words[:8] for b in words[8:16]]
+    exact, fast = model.encode(pairs, precision="fp32"), model.encode(pairs, precision="bf16")
+    assert exact.dtype == fast.dtype == np.float32
+    assert (np.sum(exact * fast, axis=1) > 0.999).all() and not np.array_equal(exact, fast)
+
+
+def test_reversed_related_pairs_are_added_but_never_an_excluded_pair(suite_data):
+    from relvec.distill import training_pairs
+
+    vectors = np.random.default_rng(0).normal(size=(len(VOCAB), 4))
+    base = DistillArguments(data_dir=str(suite_data), pairs=100_000, random_share=0, neighbour_share=0)
+    plain, _ = training_pairs(base, VOCAB, vectors)
+    both, counts = training_pairs(DistillArguments(**{**base.to_dict(), "reverse": True}), VOCAB, vectors)
+    assert counts["reversed"] > 0 and len(both) == len(plain) + counts["reversed"]
+    assert {(b, a) for a, b in plain} - set(both) <= excluded_pairs(suite_data)
+    assert not set(both) & excluded_pairs(suite_data)
+
+
+def test_the_offset_weight_is_chosen_on_valid():
+    from relvec.distill import best_offset_weight
+
+    scores = {0.5: 0.6, 0.7: 0.65, 1.0: 0.65}
+    model, _ = toy_student(True, 0.5)
+
+    def evaluator(student):
+        return {"valid": scores[student.offset_weight], "primary_metric": "valid"}
+
+    assert best_offset_weight(lambda: model, 0.5, ["0.7", "1"], evaluator, lambda line: None) == 0.7
+    assert best_offset_weight(lambda: model, 1.0, ["0.7"], evaluator, lambda line: None) == 1.0  # ties: the teacher's
+    with pytest.raises(ValueError, match="--offset-weights"):
+        DistillArguments(offset_weights="0.5,x")

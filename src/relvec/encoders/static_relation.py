@@ -1,13 +1,13 @@
 """A static relation model: relation vectors at the speed of word vectors, distilled from a relvec teacher.
 
-The pair network reads the teacher's own word vectors x = e(a), y = e(b) (unit vectors of a word table) and
-predicts the teacher's prompt embedding p̂(a, b):
+The pair network (:mod:`relvec.encoders.pair_network`) reads the teacher's own word vectors x = e(a), y = e(b)
+(unit vectors of a word table) and predicts the teacher's prompt embedding p̂(a, b):
 
-    h = relu(Wa·x + Wb·y + P·((U·x) ⊙ (V·y)) + c),    f(a, b) = W2·h + b2
+    h = relu(Wa·z(x) + Wb·z(y) + P·((U·z(x)) ⊙ (V·z(y))) + c),    f(a, b) = W2·h + b2
 
-Wa·x, Wb·y, U·x and V·y depend on one word only, so they are computed once per table word (:meth:`tables`);
-a pair then costs a gather, an r×h product for the low-rank bilinear term x ⊙ y (which tells a:b from b:a and
-carries the interaction a mean of the two words cannot) and the output layer. Like its teacher, the model can
+(z: an optional per-word layer). Wa·z, Wb·z, U·z and V·z depend on one word only, so they are computed once
+per table word (:meth:`StaticRelationEncoder.tables`); a pair then costs a gather, an r×h product for the
+low-rank bilinear term (which tells a:b from b:a) and the output layer. Like its teacher, the model can
 be bidirectional, [f̂(a, b) ; f̂(b, a)] / √2, and a hybrid with the offset ô = unit(e(b) − e(a)) of the same word
 vectors at weight w (:func:`relvec.encoders.hybrid.mixing_factors`), so its vectors have the teacher's shape.
 
@@ -25,68 +25,23 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import save_file
-from torch import nn
 
 from relvec.cards import render_card, write_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.hybrid import mixing_factors
+from relvec.encoders.pair_network import PairNetwork
 from relvec.encoders.static import WordVectors
 from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, read_json, read_safetensors, save_into, short_repr, write_json
+from relvec.precision import resolve_precision
 from relvec.version import __version__
 
 STATIC_RELATION_MODEL_TYPE = "static_relation"
 TABLE_FILE = "word_table.safetensors"
 WORDS_FILE = "words.json"
 NETWORK_FILE = "pair_network.safetensors"
-_PARAMS = ("wa", "wb", "u", "v", "p", "c", "w2", "b2")
 _BLOCK = 8192  # pairs per matrix product in encode
-
-
-class PairNetwork(nn.Module):
-    """f(x, y) of the module docstring; ``dim`` word dims, ``hidden`` units, bilinear ``rank``, ``out_dim`` outputs."""
-
-    def __init__(self, dim: int, hidden: int, rank: int, out_dim: int) -> None:
-        super().__init__()
-        for name, value in (("dim", dim), ("hidden", hidden), ("rank", rank), ("out_dim", out_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.dim, self.hidden, self.rank, self.out_dim = dim, hidden, rank, out_dim
-        scale_in, scale_h, scale_r = 1 / math.sqrt(dim), 1 / math.sqrt(hidden), 1 / math.sqrt(rank)
-        self.wa = nn.Parameter(torch.randn(hidden, dim) * scale_in)
-        self.wb = nn.Parameter(torch.randn(hidden, dim) * scale_in)
-        self.u = nn.Parameter(torch.randn(rank, dim) * scale_in)
-        self.v = nn.Parameter(torch.randn(rank, dim) * scale_in)
-        self.p = nn.Parameter(torch.randn(hidden, rank) * scale_r)
-        self.c = nn.Parameter(torch.zeros(hidden))
-        self.w2 = nn.Parameter(torch.randn(out_dim, hidden) * scale_h)
-        self.b2 = nn.Parameter(torch.zeros(out_dim))
-
-    def word_parts(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per word: (Wa·x, Wb·x, U·x, V·x), the parts a word brings as head or as tail."""
-        return vectors @ self.wa.T, vectors @ self.wb.T, vectors @ self.u.T, vectors @ self.v.T
-
-    def combine(
-        self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
-    ) -> torch.Tensor:
-        """f from the parts of the heads (Wa·x, U·x) and the tails (Wb·y, V·y), row by row."""
-        return self.hidden_of(head_a, tail_b, head_u, tail_v) @ self.w2.T + self.b2
-
-    def hidden_of(
-        self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
-    ) -> torch.Tensor:
-        """The hidden layer h of f, row by row."""
-        return torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        ax, _, ux, _ = self.word_parts(x)
-        _, by, _, vy = self.word_parts(y)
-        return self.combine(ax, by, ux, vy)
-
-    def flops_per_pair(self) -> int:
-        """Multiply-adds of one pair once the word parts are known: the bilinear term and the output layer."""
-        return self.rank * self.hidden + self.hidden * self.out_dim
 
 
 class StaticRelationEncoder:
@@ -154,32 +109,44 @@ class StaticRelationEncoder:
         show_progress_bar: bool | None = None,
         precision: str = "auto",
     ) -> np.ndarray | torch.Tensor:
-        """Relation vectors (float32, input order; unit vectors, so ``normalize`` changes nothing). ``batch_size``,
-        ``show_progress_bar`` and ``precision`` are the protocol's: a static model computes in fp32 blocks."""
+        """Relation vectors (float32, input order; unit vectors, so ``normalize`` changes nothing). ``batch_size``
+        and ``show_progress_bar`` are the protocol's (a static model computes in blocks of its own); ``precision``
+        "auto" runs the output layer's product in bf16 where the CPU has native bf16 (as the transformer
+        encoders do), "fp32" keeps every product in fp32."""
         checked, single = validate_pairs(pairs)
         rows = self._rows(checked)
         heads = torch.as_tensor([rows[a] for a, _ in checked], dtype=torch.long)
         tails = torch.as_tensor([rows[b] for _, b in checked], dtype=torch.long)
-        out = self.encode_rows(heads, tails)
+        out = self.encode_rows(heads, tails, resolve_precision(precision, torch.device("cpu")))
         result = out[0] if single else out
         return torch.from_numpy(result) if convert_to_tensor else result
 
-    def encode_rows(self, heads: torch.Tensor, tails: torch.Tensor) -> np.ndarray:
-        """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`, mining and completion."""
+    def encode_rows(self, heads: torch.Tensor, tails: torch.Tensor, precision: str = "fp32") -> np.ndarray:
+        """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`, mining and completion.
+        ``precision`` "bf16" runs the output layer's product in bf16 (fp32 accumulation; ~1e-3 per component)."""
         parts = self.tables()
         out = np.empty((len(heads), self.embedding_dim), dtype=np.float32)
+        target = torch.from_numpy(out)
         a, b = self._factors()
+        scale = a / math.sqrt(2.0) if self.bidirectional else a
+        width = self.network.out_dim
+        low = precision == "bf16"
         with torch.inference_mode():
+            w2 = self.network.w2.detach().to(torch.bfloat16 if low else torch.float32).T
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
-                prompt = self._unit(self._f(parts, h, t))
+                rows = target[start : start + len(h)]
+                self._write_unit(rows[:, :width], self._f(parts, h, t, w2), scale)
                 if self.bidirectional:
-                    prompt = torch.cat([prompt, self._unit(self._f(parts, t, h))], dim=1) / math.sqrt(2.0)
-                chunk = [a * prompt]
+                    self._write_unit(rows[:, width : 2 * width], self._f(parts, t, h, w2), scale)
                 if self.offset_weight is not None:
-                    chunk.append(b * self._offset(parts, h, t))
-                out[start : start + len(h)] = torch.cat(chunk, dim=1).numpy()
+                    self._write_unit(rows[:, self.prompt_dim :], parts[4][t] - parts[4][h], b)
         return out
+
+    @staticmethod
+    def _write_unit(view: torch.Tensor, x: torch.Tensor, scale: float) -> None:
+        """view = scale · x / |x| row by row (written in place: no concatenated copy)."""
+        torch.mul(x, scale / x.norm(dim=1, keepdim=True).clamp_min(1e-12), out=view)
 
     def rows_of(self, words: Sequence[str]) -> torch.Tensor:
         """Table rows of ``words`` (words outside the table are added after it, from the backbone)."""
@@ -315,20 +282,18 @@ class StaticRelationEncoder:
             self._tables = new if old is None else tuple(torch.cat([a, b]) for a, b in zip(old, new, strict=True))
         return self._tables
 
-    def _f(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
-        return self.network.combine(*self._gather(parts, heads, tails))
-
-    def _offset(self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
-        """unit(e(b) − e(a)) of the rows' word vectors (the last of :meth:`tables`)."""
-        return self._unit(parts[4][tails] - parts[4][heads])
+    def _f(
+        self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor, w2t: torch.Tensor
+    ) -> torch.Tensor:
+        """f of the rows' pairs, with the output layer's weights ``w2t`` (W2ᵀ, fp32 or bf16)."""
+        hidden = self.network.hidden_of(*self._gather(parts, heads, tails))
+        if w2t.dtype == torch.float32:
+            return torch.addmm(self.network.b2.detach(), hidden, w2t)
+        return (hidden.to(w2t.dtype) @ w2t).float() + self.network.b2.detach()
 
     def _factors(self) -> tuple[float, float]:
         """(prompt factor, offset factor) of the embedding; (1, 0) without an offset part."""
         return mixing_factors(self.offset_weight) if self.offset_weight is not None else (1.0, 0.0)
-
-    @staticmethod
-    def _unit(x: torch.Tensor) -> torch.Tensor:
-        return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     def _rows(self, pairs: Sequence[Pair]) -> dict[str, int]:
         """Table row of every word of ``pairs``; words outside the table get rows after it (their vectors from
@@ -382,6 +347,7 @@ class StaticRelationEncoder:
             "hidden": self.network.hidden,
             "rank": self.network.rank,
             "out_dim": self.network.out_dim,
+            "word_hidden": self.network.word_hidden,
             "embedding_dim": self.embedding_dim,
             "words": len(self.words),
             "table_dtype": "float16",
@@ -423,6 +389,7 @@ class StaticRelationEncoder:
                 f"{folder / TABLE_FILE}: expected a 'vectors' matrix with one row per word of {WORDS_FILE}"
             )
         sizes = {k: config.get(k) for k in ("dim", "hidden", "rank", "out_dim")}
+        sizes["word_hidden"] = config.get("word_hidden", 0)
         try:
             network = PairNetwork(**sizes)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
@@ -460,12 +427,15 @@ def static_relation_card(model: StaticRelationEncoder, directory: Path) -> str:
     """The model card of a static relation folder."""
     info = model.info
     teacher = info.get("teacher", "a relvec model")
+    pairs = info.get("pairs")
+    pairs = f"{pairs:,}" if isinstance(pairs, int) else "its"
     description = (
         f"A relvec **static relation model**: relation vectors for word pairs at the speed of word vectors. A small "
         f"pair network over the word vectors of `{model.backbone}` ({len(model.words):,} words in its table) was "
-        f"distilled from `{teacher}` on {info.get('pairs', '?'):,} teacher-embedded pairs, none from a test split. "
+        f"distilled from `{teacher}` on {pairs} teacher-embedded pairs, none from a test split. "
         f"Output: {model.embedding_dim} dimensions"
         + (", bidirectional" if model.bidirectional else "")
+        + (f", a {model.network.word_hidden}-unit word layer" if model.network.word_hidden else "")
         + (f", with the word-vector offset at weight {model.offset_weight}" if model.offset_weight is not None else "")
         + ". Words outside the table take their vector from the backbone when it is installed."
     )
