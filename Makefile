@@ -36,11 +36,13 @@ best-cpu: install-mpnet
 		--model $(BEST) --model $(BEST)/hybrid --output $(BEST)/analogy_test.json
 
 # A static relation model distilled from best-cpu's hybrid (relvec distill): the teacher embeds DISTILL_PAIRS
-# pairs once, in shards under $(BEST)-static-work, so a killed run resumes there (rerun the same command).
-DISTILL_PAIRS ?= 100000
+# pairs once, in a cache of shards under $(BEST)-teacher, so a killed run resumes there (rerun the same command)
+# and a run on more or other pairs embeds only the new ones.
+DISTILL_PAIRS ?= 200000
 distill: install-mpnet
 	$(BIN)/relvec distill --threads $(THREADS) --teacher $(BEST)/hybrid --output $(BEST)-static \
-		--pairs $(DISTILL_PAIRS) --random-share 0.1 --neighbour-share 0.1 --wordnet --no-progress
+		--work-dir $(BEST)-teacher --pairs $(DISTILL_PAIRS) --random-share 0.1 --neighbour-share 0.1 --wordnet \
+		--reverse --hidden 1024 --rank 256 --word-hidden 1024 --epochs 8 --no-progress
 	$(BIN)/python benchmarks/distill_eval.py --threads $(THREADS) --teacher $(BEST)/hybrid \
 		--student $(BEST)-static --output $(BEST)-static-eval.json
 

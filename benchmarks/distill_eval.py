@@ -31,6 +31,7 @@ from relvec.evaluation.suite import analogy_evaluator
 from relvec.files import write_json
 from relvec.loading import load_model
 from relvec.mining import mine_pairs
+from relvec.precision import resolve_precision
 
 from _common import analogy_pairs, machine
 
@@ -71,6 +72,7 @@ def speed(teacher: Any, student: Any, data_dir: str | None, n_teacher: int, n_st
     words = student.words
     many = [(words[i], words[j]) for i, j in rng.integers(0, len(words), size=(n_student, 2)) if i != j]
     student_many = rate(lambda p: student.encode(p), many)
+    student_fp32 = rate(lambda p: student.encode(p, precision="fp32"), many)
     heads = torch.as_tensor(rng.integers(0, len(words), size=n_student))
     tails = torch.as_tensor(rng.integers(0, len(words), size=n_student))
     rows = rate(lambda _: student.encode_rows(heads, tails), list(range(n_student)))
@@ -82,6 +84,9 @@ def speed(teacher: Any, student: Any, data_dir: str | None, n_teacher: int, n_st
         "teacher_pairs_per_s": round(teacher_rate, 1),
         "student_pairs_per_s_same_pairs": round(student_same, 1),
         "student_pairs_per_s": round(student_many, 1),
+        "student_pairs_per_s_fp32": round(student_fp32, 1),
+        "precision_auto": resolve_precision("auto", torch.device("cpu")),
+        "flops_per_pair": student.network.flops_per_pair() * (2 if student.bidirectional else 1),
         "student_rows_pairs_per_s": round(rows, 1),
         "ratio_same_pairs": round(student_same / teacher_rate, 1),
         "ratio": round(student_many / teacher_rate, 1),

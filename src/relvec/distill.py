@@ -178,7 +178,12 @@ def _cached_vectors(work_dir: Path) -> tuple[dict[Pair, tuple[int, int]], list[n
         listed = stem.with_suffix(".json")
         if not listed.is_file():
             continue
-        shard_pairs = [tuple(p) for p in read_json(listed)]
+        listed_pairs = read_json(listed)
+        if not isinstance(listed_pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(w, str) for w in p) for p in listed_pairs
+        ):
+            raise FileFormatError(f"{listed}: expected a JSON list of [head, tail] pairs")
+        shard_pairs = [(a, b) for a, b in listed_pairs]
         shard = np.load(stem.with_suffix(".npy"), allow_pickle=False)
         if shard.ndim != 2 or shard.shape[0] != len(shard_pairs):
             raise FileFormatError(f"{stem}.npy: {shard.shape[0]} vectors for {len(shard_pairs)} pairs in {listed.name}")

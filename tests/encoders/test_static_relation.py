@@ -10,7 +10,8 @@ from test_static_relation_toy import toy_student
 
 from relvec.data.pairs import distillation_pairs, excluded_pairs
 from relvec.distill import DistillArguments, distill, embed_teacher, teacher_parts
-from relvec.encoders.static_relation import NETWORK_FILE, TABLE_FILE, PairNetwork, StaticRelationEncoder
+from relvec.encoders.pair_network import PairNetwork
+from relvec.encoders.static_relation import NETWORK_FILE, TABLE_FILE, StaticRelationEncoder
 from relvec.files import FileFormatError
 from relvec.loading import load_model
 
@@ -143,6 +144,9 @@ def test_the_teacher_cache_embeds_only_new_pairs_and_keeps_the_order(tmp_path):
     other.name_or_path = "another-teacher"
     with pytest.raises(ValueError, match="another teacher"):
         embed_teacher(other, pairs, tmp_path, shard_size=50)
+    (tmp_path / "shard-00000.json").write_text('[["a0"]]')
+    with pytest.raises(FileFormatError, match="head, tail"):
+        embed_teacher(teacher, pairs, tmp_path, shard_size=50)
     (tmp_path / "shard-00000.json").write_text('[["a0", "b0"]]')
     with pytest.raises(FileFormatError, match=r"shard-00000\.npy: 50 vectors for 1 pairs"):
         embed_teacher(teacher, pairs, tmp_path, shard_size=50)
@@ -156,10 +160,11 @@ def test_teacher_parts_of_a_relation_encoder(tiny_encoder):
 
 
 @pytest.mark.parametrize(("bidirectional", "weight"), [(True, 0.5), (False, None), (True, None), (False, 2.0)])
-def test_exhaustive_completion_equals_brute_force(bidirectional, weight):
+@pytest.mark.parametrize("hidden", [12, 3])
+def test_exhaustive_completion_equals_brute_force(bidirectional, weight, hidden):
     from relvec.completion import AnalogyCompleter
 
-    model, words = toy_student(bidirectional, weight)
+    model, words = toy_student(bidirectional, weight, hidden=hidden)
     completer = AnalogyCompleter(model, words, exhaustive=True)
     found = completer.complete(("w1", "w2"), "w3", k=5)
     query = model.encode(("w1", "w2"), precision="fp32")
@@ -218,6 +223,16 @@ def test_fast_exhaustive_completion_keeps_the_exact_top_k(bidirectional, weight,
         want, got = exact.complete(*query, k=4), fast.complete(*query, k=4)
         assert [c.word for c in got] == [c.word for c in want]
         np.testing.assert_allclose([c.score for c in got], [c.score for c in want], atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [12, 3])  # f built, or scored through W2ᵀW2
+def test_fast_scores_stay_close_to_exact_ones(hidden):
+    model, words = toy_student(True, 0.5, hidden=hidden)
+    query = model.encode(("w1", "w2"), normalize=True, precision="fp32")
+    rows = model.rows_of(words)
+    for heads in (model.rows_of(["w3"]).expand(len(rows)), rows.flip(0)):  # a shared head, and any pairs
+        exact, fast = model.score_rows(heads, rows, query), model.score_rows(heads, rows, query, fast=True)
+        np.testing.assert_allclose(fast, exact, atol=2e-2)
 
 
 def test_scoring_no_rows_gives_no_scores():

@@ -157,19 +157,23 @@ class StaticRelationEncoder:
         self, heads: torch.Tensor, tails: torch.Tensor, targets: torch.Tensor, fast: bool = False
     ) -> torch.Tensor:
         """(pairs, targets) dot products of the unit prompt vectors f̂(head, tail) with each row of ``targets``
-        (out_dim columns), computed block by block without keeping the vectors. ``fast``: the two hidden-sized
-        products in bf16 (scores to ~1e-3; for a shortlist that is then scored exactly)."""
-        # f = W2·h + b2 is never built: f·q = h·(W2ᵀq) + b2·q and |f|² = hᵀ(W2ᵀW2)h + 2(W2ᵀb2)·h + |b2|², which
-        # costs hidden² per pair instead of hidden·out_dim (out_dim is the teacher's width, 3-9x hidden)
+        (out_dim columns), computed block by block without keeping the vectors. ``fast``: the large products in
+        bf16 (scores to ~1e-2; for a shortlist that is then scored exactly)."""
+        # When hidden < out_dim, f = W2·h + b2 is never built: f·q = h·(W2ᵀq) + b2·q and
+        # |f|² = hᵀ(W2ᵀW2)h + 2(W2ᵀb2)·h + |b2|² cost hidden² per pair instead of hidden·out_dim; a wider network
+        # builds f (hidden·out_dim) and takes its dots directly.
         parts, net = self.tables(), self.network
+        low = torch.bfloat16 if fast else torch.float32
         with torch.inference_mode():
             w2, b2 = net.w2.detach(), net.b2.detach()
-            projected, shift = w2.T @ targets.T, targets @ b2
-            gram, lift, bias = w2.T @ w2, w2.T @ b2, b2 @ b2
-            low = torch.bfloat16 if fast else torch.float32
-            gram_low, projected_low = gram.to(low), projected.to(low)
+            through_gram = net.hidden < net.out_dim
+            if through_gram:
+                projected, shift = (w2.T @ targets.T).to(low), targets @ b2
+                gram, lift, bias = (w2.T @ w2).to(low), w2.T @ b2, b2 @ b2
+            else:
+                w2t, targets_t = w2.T.to(low), targets.T.contiguous()
             out = torch.empty((len(heads), targets.shape[0]), dtype=torch.float32)
-            fixed = self._fixed_word(heads, tails)
+            fixed = self._fixed_word(heads, tails, low)
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
                 if fixed is None:
@@ -178,9 +182,13 @@ class StaticRelationEncoder:
                     head_shared, hidden_of_others = fixed
                     hidden = hidden_of_others(t if head_shared else h)
                 hidden_low = hidden.to(low)
-                squared = ((hidden_low @ gram_low).float() * hidden).sum(1) + 2 * (hidden @ lift) + bias
-                norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
-                out[start : start + len(h)] = ((hidden_low @ projected_low).float() + shift) / norm[:, None]
+                if through_gram:
+                    squared = ((hidden_low @ gram).float() * hidden).sum(1) + 2 * (hidden @ lift) + bias
+                    norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
+                    out[start : start + len(h)] = ((hidden_low @ projected).float() + shift) / norm[:, None]
+                else:
+                    f = (hidden_low @ w2t).float() + b2
+                    out[start : start + len(h)] = (f @ targets_t) / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return out
 
     @staticmethod
@@ -196,9 +204,12 @@ class StaticRelationEncoder:
                 return head_shared, int(same[0])
         return None
 
-    def _fixed_word(self, heads: torch.Tensor, tails: torch.Tensor) -> tuple[bool, Any] | None:
+    def _fixed_word(
+        self, heads: torch.Tensor, tails: torch.Tensor, low: torch.dtype = torch.float32
+    ) -> tuple[bool, Any] | None:
         """When the pairs share a word (:meth:`_shared_word`), (head shared?, h of the other words' rows) as one
-        product: the shared word's Wa·x + c is a constant and (U·x ⊙ V·y)·Pᵀ = V·y · (diag(U·x)·Pᵀ)."""
+        product (in ``low`` precision): the shared word's Wa·x + c is a constant and
+        (U·x ⊙ V·y)·Pᵀ = V·y · (diag(U·x)·Pᵀ)."""
         shared = self._shared_word(heads, tails) if len(heads) > 1 else None
         if shared is None:
             return None
@@ -206,9 +217,9 @@ class StaticRelationEncoder:
         parts, net = self.tables(), self.network
         own, other = (0, 2) if head_shared else (1, 3)  # the shared word's linear and bilinear parts
         constant = parts[own][row] + net.c.detach()
-        mixed = parts[other][row][:, None] * net.p.detach().T
+        mixed = (parts[other][row][:, None] * net.p.detach().T).to(low)
         linear, bilinear = (parts[1], parts[3]) if head_shared else (parts[0], parts[2])
-        return head_shared, lambda rows: torch.relu(linear[rows] + constant + bilinear[rows] @ mixed)
+        return head_shared, lambda rows: torch.relu(linear[rows] + constant + (bilinear[rows].to(low) @ mixed).float())
 
     def query_parts(self, query: np.ndarray) -> dict[str, Any]:
         """A unit embedding split as its dot product with another one is: prompt halves (forward, reversed) and
