@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 Pair = tuple[str, str]
+SHORTLIST = 4096  # pairs rescored in fp32 after a fast (bf16) pass
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,12 @@ def mine_pairs(
     k: int = 20,
     block: int = 8,
     on_block: Callable[[int, int], None] | None = None,
+    fast: bool = False,
 ) -> list[Mined]:
     """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(emb(seed), emb(a, b)),
-    the seed itself and its reversal left out (exact: every pair is scored)."""
+    the seed itself and its reversal left out (exact: every pair is scored). ``fast``: every pair is scored
+    with bf16 products, then the best ``max(SHORTLIST, 4k)`` are scored again in fp32, which gives fp32's
+    top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
     if not callable(getattr(model, "query_parts", None)):
         raise ValueError("mining needs a static relation model (see `relvec distill`)")
     words = list(dict.fromkeys(vocabulary))
@@ -43,7 +47,8 @@ def mine_pairs(
         raise ValueError(f"k and block must be positive, got {k} and {block}")
     n = len(words)
     rows = model.rows_of(words)  # type: ignore[attr-defined]
-    parts = model.query_parts(model.encode(seed, normalize=True, precision="fp32"))  # type: ignore[attr-defined]
+    query = model.encode(seed, normalize=True, precision="fp32")  # type: ignore[attr-defined]
+    parts = model.query_parts(query)  # type: ignore[attr-defined]
     targets = [parts["forward"][1]] + ([parts["reversed"][1]] if "reversed" in parts else [])
     stacked = torch.stack(targets)
     forward = np.zeros((n, n), dtype=np.float32)
@@ -53,7 +58,7 @@ def mine_pairs(
         heads = rows[start : start + block]
         h = heads.repeat_interleave(n)
         t = rows.repeat(len(heads))
-        dots = model.prompt_dots(h, t, stacked).numpy().reshape(len(heads), n, len(targets))  # type: ignore[attr-defined]
+        dots = model.prompt_dots(h, t, stacked, fast=fast).numpy().reshape(len(heads), n, len(targets))  # type: ignore[attr-defined]
         forward[start : start + len(heads)] = parts["forward"][0] * dots[:, :, 0]
         if backward is not None:
             # f̂(a, b) with the reversed target scores pair (b, a): column a of the reversed matrix
@@ -72,6 +77,14 @@ def mine_pairs(
             scores[words.index(a), words.index(b)] = -np.inf
     flat = scores.reshape(-1)
     take = min(k, n * (n - 1))
+    if fast:  # rescore a shortlist exactly; the rest keep their bf16 scores but cannot reach the top k
+        short = min(max(SHORTLIST, 4 * k), n * (n - 1))
+        shortlist = np.argpartition(-flat, short - 1)[:short]
+        shortlist = shortlist[np.isfinite(flat[shortlist])]  # never the diagonal, the seed or its reversal
+        index = torch.as_tensor(shortlist)
+        flat = model.score_rows(rows[index // n], rows[index % n], query)  # type: ignore[attr-defined]
+        best = np.argsort(-flat, kind="stable")[:take]
+        return [Mined((words[shortlist[i] // n], words[shortlist[i] % n]), float(flat[i])) for i in best]
     best = np.argpartition(-flat, take - 1)[:take]
     best = best[np.argsort(-flat[best], kind="stable")]
     return [Mined((words[i // n], words[i % n]), float(flat[i])) for i in best]

@@ -190,6 +190,21 @@ def test_mining_equals_brute_force_over_every_ordered_pair(bidirectional, weight
     np.testing.assert_allclose([m.score for m in found], scores[order], atol=1e-5)
 
 
+@pytest.mark.parametrize("hidden", [12, 3])
+def test_fast_mining_rescores_its_shortlist_exactly(hidden, monkeypatch):
+    import relvec.mining as mining
+
+    monkeypatch.setattr(mining, "SHORTLIST", 40)  # of 380 ordered pairs
+    model, words = toy_student(True, 0.5, n=20, hidden=hidden)
+    exact = mining.mine_pairs(model, words, ("w1", "w2"), k=7)
+    fast = mining.mine_pairs(model, words, ("w1", "w2"), k=7, fast=True)
+    assert [m.pair for m in fast] == [m.pair for m in exact]
+    np.testing.assert_allclose([m.score for m in fast], [m.score for m in exact], atol=1e-6)
+    assert not {("w1", "w2"), ("w2", "w1")} & {
+        m.pair for m in mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, fast=True)
+    }
+
+
 def test_info_describes_a_static_model(student, tmp_path, capsys):
     from relvec.cli import main
 

@@ -177,7 +177,9 @@ class StaticRelationEncoder:
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
                 if fixed is None:
-                    hidden = net.hidden_of(*self._gather(parts, h, t))
+                    head_a, tail_b, head_u, tail_v = self._gather(parts, h, t)
+                    bilinear = ((head_u * tail_v).to(low) @ net.p.detach().T.to(low)).float()
+                    hidden = torch.relu(head_a + tail_b + bilinear + net.c.detach())
                 else:
                     head_shared, hidden_of_others = fixed
                     hidden = hidden_of_others(t if head_shared else h)
@@ -338,11 +340,12 @@ class StaticRelationEncoder:
             "model_type": self.model_type,
             "embedding_dim": self.embedding_dim,
             "word_table": f"{len(self.words):,} words of {self.backbone} (out-of-vocabulary: computed by it)",
-            "pair_network": f"hidden {self.network.hidden}, rank {self.network.rank}, {self.network.out_dim} outputs",
+            "pair_network": f"hidden {self.network.hidden}, rank {self.network.rank}, {self.network.out_dim} outputs"
+            + (f", word layer {self.network.word_hidden}" if self.network.word_hidden else ""),
             "bidirectional": self.bidirectional,
             "offset_weight": "-" if self.offset_weight is None else f"{self.offset_weight:g}",
             "teacher": self.info.get("teacher", "-"),
-            "distilled_on": f"{self.info.get('pairs', '?'):,} pairs",
+            "distilled_on": f"{pairs:,} pairs" if isinstance(pairs := self.info.get("pairs"), int) else "-",
         }
 
     # ------------------------------------------------------------------ persistence
