@@ -285,9 +285,10 @@ def best_offset_weight(
     candidates: Sequence[str],
     evaluator: Callable[[Any], dict[str, Any]],
     log: Callable[[str], None],
-) -> float:
-    """The offset weight, among the teacher's and ``candidates``, whose student scores best on analogy valid
-    (the teacher's on ties): a student's prompt part is noisier than its teacher's, its offset part exact."""
+) -> tuple[float, float]:
+    """(offset weight, its valid score): the weight, among the teacher's and ``candidates``, whose student scores
+    best on analogy valid (the teacher's on ties): a student's prompt part is noisier than its teacher's, its
+    offset part exact."""
     scores: dict[float, float] = {}
     for weight in dict.fromkeys([teacher_weight, *(float(c) for c in candidates)]):
         model = student()
@@ -295,7 +296,8 @@ def best_offset_weight(
         metrics = evaluator(model)
         scores[weight] = float(metrics[metrics["primary_metric"]])
         log(f"offset weight {weight:g}: analogy valid {100 * scores[weight]:.1f}")
-    return max(scores, key=lambda w: (scores[w], w == teacher_weight))
+    best = max(scores, key=lambda w: (scores[w], w == teacher_weight))
+    return best, scores[best]
 
 
 def distill(
@@ -346,9 +348,9 @@ def distill(
         return score
 
     history = train_network(network, matrix, heads, tails, torch.from_numpy(targets.astype(np.float32)), args, on_epoch)
-    teacher_weight = weight
+    teacher_weight, best_valid = weight, max(h["valid"] for h in history)
     if weight is not None:
-        weight = best_offset_weight(student, weight, split_list(args.offset_weights), evaluator, log)
+        weight, best_valid = best_offset_weight(student, weight, split_list(args.offset_weights), evaluator, log)
     model = student()
     model.info = {
         "teacher": str(getattr(teacher, "name_or_path", args.teacher)),
@@ -357,7 +359,7 @@ def distill(
         "arguments": {k: v for k, v in args.to_dict().items() if k not in ("output_dir", "work_dir", "data_dir")},
         "history": history,
         "teacher_offset_weight": teacher_weight,
-        "best_valid": max(h["valid"] for h in history),
+        "best_valid": best_valid,
         "minutes": round((time.perf_counter() - started) / 60, 1),
     }
     model.save_pretrained(args.output_dir)

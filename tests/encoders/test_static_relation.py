@@ -302,7 +302,7 @@ def test_the_offset_weight_is_chosen_on_valid():
     def evaluator(student):
         return {"valid": scores[student.offset_weight], "primary_metric": "valid"}
 
-    assert best_offset_weight(lambda: model, 0.5, ["0.7", "1"], evaluator, lambda line: None) == 0.7
-    assert best_offset_weight(lambda: model, 1.0, ["0.7"], evaluator, lambda line: None) == 1.0  # ties: the teacher's
+    assert best_offset_weight(lambda: model, 0.5, ["0.7", "1"], evaluator, lambda line: None) == (0.7, 0.65)
+    assert best_offset_weight(lambda: model, 1.0, ["0.7"], evaluator, lambda line: None)[0] == 1.0  # ties: teacher's
     with pytest.raises(ValueError, match="--offset-weights"):
         DistillArguments(offset_weights="0.5,x")
