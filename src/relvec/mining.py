@@ -77,17 +77,26 @@ def mine_pairs(
             scores[words.index(a), words.index(b)] = -np.inf
     flat = scores.reshape(-1)
     take = min(k, n * (n - 1))
-    if fast:  # rescore a shortlist exactly; the rest keep their bf16 scores but cannot reach the top k
-        short = min(max(SHORTLIST, 4 * k), n * (n - 1))
-        shortlist = np.argpartition(-flat, short - 1)[:short]
-        shortlist = shortlist[np.isfinite(flat[shortlist])]  # never the diagonal, the seed or its reversal
-        index = torch.as_tensor(shortlist)
-        flat = model.score_rows(rows[index // n], rows[index % n], query)  # type: ignore[attr-defined]
-        best = np.argsort(-flat, kind="stable")[:take]
-        return [Mined((words[shortlist[i] // n], words[shortlist[i] % n]), float(flat[i])) for i in best]
+    if fast:
+        return _rescored(model, words, rows, flat, query, take)
     best = np.argpartition(-flat, take - 1)[:take]
     best = best[np.argsort(-flat[best], kind="stable")]
     return [Mined((words[i // n], words[i % n]), float(flat[i])) for i in best]
+
+
+def _rescored(
+    model: object, words: list[str], rows: torch.Tensor, flat: np.ndarray, query: np.ndarray, take: int
+) -> list[Mined]:
+    """The top ``take`` of a fast pass's flattened N × N scores, after scoring its shortlist again exactly (the
+    other pairs keep bf16 scores below the shortlist's, so they cannot reach the top)."""
+    n = len(words)
+    short = min(max(SHORTLIST, 4 * take), n * (n - 1))
+    shortlist = np.argpartition(-flat, short - 1)[:short]
+    shortlist = shortlist[np.isfinite(flat[shortlist])]  # never the diagonal, the seed or its reversal
+    index = torch.as_tensor(shortlist)
+    exact = model.score_rows(rows[index // n], rows[index % n], query)  # type: ignore[attr-defined]
+    best = np.argsort(-exact, kind="stable")[:take]
+    return [Mined((words[shortlist[i] // n], words[shortlist[i] % n]), float(exact[i])) for i in best]
 
 
 def _offset_scores(model: object, rows: torch.Tensor, part: tuple[float, torch.Tensor]) -> np.ndarray:
