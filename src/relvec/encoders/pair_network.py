@@ -57,10 +57,18 @@ class PairNetwork(nn.Module):
         return self.hidden_of(head_a, tail_b, head_u, tail_v) @ self.w2.T + self.b2
 
     def hidden_of(
-        self, head_a: torch.Tensor, tail_b: torch.Tensor, head_u: torch.Tensor, tail_v: torch.Tensor
+        self,
+        head_a: torch.Tensor,
+        tail_b: torch.Tensor,
+        head_u: torch.Tensor,
+        tail_v: torch.Tensor,
+        low: torch.dtype | None = None,
     ) -> torch.Tensor:
-        """The hidden layer h of f, row by row."""
-        return torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
+        """The hidden layer h of f, row by row (``low``: the bilinear product in that precision, e.g. bf16)."""
+        if low is None:
+            return torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
+        bilinear = ((head_u * tail_v).to(low) @ self.p.T.to(low)).float()
+        return torch.relu(head_a + tail_b + bilinear + self.c)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ax, _, ux, _ = self.word_parts(x)

@@ -177,9 +177,7 @@ class StaticRelationEncoder:
             for start in range(0, len(heads), _BLOCK):
                 h, t = heads[start : start + _BLOCK], tails[start : start + _BLOCK]
                 if fixed is None:
-                    head_a, tail_b, head_u, tail_v = self._gather(parts, h, t)
-                    bilinear = ((head_u * tail_v).to(low) @ net.p.detach().T.to(low)).float()
-                    hidden = torch.relu(head_a + tail_b + bilinear + net.c.detach())
+                    hidden = net.hidden_of(*self._gather(parts, h, t), low=low)
                 else:
                     head_shared, hidden_of_others = fixed
                     hidden = hidden_of_others(t if head_shared else h)
