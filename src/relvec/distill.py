@@ -166,8 +166,11 @@ def embed_teacher(
     if not pairs:
         return np.zeros((0, vectors[0].shape[1] if vectors else 1), dtype=np.float16)
     where = np.array([cached[tuple(p)] for p in pairs])
-    offsets = np.cumsum([0] + [len(v) for v in vectors])
-    return np.concatenate(vectors)[offsets[where[:, 0]] + where[:, 1]]
+    out = np.empty((len(pairs), vectors[0].shape[1]), dtype=np.float16)
+    for shard, shard_vectors in enumerate(vectors):  # gathered shard by shard: the cache is never copied whole
+        chosen = where[:, 0] == shard
+        out[chosen] = shard_vectors[where[chosen, 1]]
+    return out
 
 
 def _cached_vectors(work_dir: Path) -> tuple[dict[Pair, tuple[int, int]], list[np.ndarray]]:

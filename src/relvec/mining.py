@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from relvec.precision import resolve_precision
+
 Pair = tuple[str, str]
 SHORTLIST = 4096  # pairs rescored in fp32 after a fast (bf16) pass
 
@@ -32,11 +34,12 @@ def mine_pairs(
     k: int = 20,
     block: int = 8,
     on_block: Callable[[int, int], None] | None = None,
-    fast: bool = False,
+    precision: str = "fp32",
 ) -> list[Mined]:
     """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(emb(seed), emb(a, b)),
-    the seed itself and its reversal left out (exact: every pair is scored). ``fast``: every pair is scored
-    with bf16 products, then the best ``max(SHORTLIST, 4k)`` are scored again in fp32, which gives fp32's
+    the seed itself and its reversal left out (exact: every pair is scored). ``precision`` resolving to bf16
+    (:func:`~relvec.precision.resolve_precision`; "auto" on CPUs with native bf16): every pair is scored with bf16
+    products, then the best ``max(SHORTLIST, 4k)`` are scored again in fp32, which gives fp32's
     top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
     if not callable(getattr(model, "query_parts", None)):
         raise ValueError("mining needs a static relation model (see `relvec distill`)")
@@ -45,6 +48,7 @@ def mine_pairs(
         raise ValueError(f"the vocabulary needs at least two words, got {len(words)}")
     if k < 1 or block < 1:
         raise ValueError(f"k and block must be positive, got {k} and {block}")
+    fast = resolve_precision(precision, torch.device("cpu")) == "bf16"
     n = len(words)
     rows = model.rows_of(words)  # type: ignore[attr-defined]
     query = model.encode(seed, normalize=True, precision="fp32")  # type: ignore[attr-defined]

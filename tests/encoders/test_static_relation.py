@@ -197,11 +197,11 @@ def test_fast_mining_rescores_its_shortlist_exactly(hidden, monkeypatch):
     monkeypatch.setattr(mining, "SHORTLIST", 40)  # of 380 ordered pairs
     model, words = toy_student(True, 0.5, n=20, hidden=hidden)
     exact = mining.mine_pairs(model, words, ("w1", "w2"), k=7)
-    fast = mining.mine_pairs(model, words, ("w1", "w2"), k=7, fast=True)
+    fast = mining.mine_pairs(model, words, ("w1", "w2"), k=7, precision="bf16")
     assert [m.pair for m in fast] == [m.pair for m in exact]
     np.testing.assert_allclose([m.score for m in fast], [m.score for m in exact], atol=1e-6)
     assert not {("w1", "w2"), ("w2", "w1")} & {
-        m.pair for m in mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, fast=True)
+        m.pair for m in mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, precision="bf16")
     }
 
 

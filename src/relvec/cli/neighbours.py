@@ -57,16 +57,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    import torch
-
     from relvec.mining import mine_pairs
-    from relvec.precision import resolve_precision
 
     seed = parse_pair_argument(args.seed)
     vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
-    fast = resolve_precision(args.precision, torch.device("cpu")) == "bf16"  # bf16 pass, exact shortlist
-    found = mine_pairs(model, vocabulary, seed, k=args.k, fast=fast)
+    found = mine_pairs(model, vocabulary, seed, k=args.k, precision=args.precision)  # auto: bf16 pass, exact shortlist
     if args.json:
         print(
             json_line(

@@ -65,9 +65,8 @@ class PairNetwork(nn.Module):
         low: torch.dtype | None = None,
     ) -> torch.Tensor:
         """The hidden layer h of f, row by row (``low``: the bilinear product in that precision, e.g. bf16)."""
-        if low is None:
-            return torch.relu(head_a + tail_b + (head_u * tail_v) @ self.p.T + self.c)
-        bilinear = ((head_u * tail_v).to(low) @ self.p.T.to(low)).float()
+        product = head_u * tail_v
+        bilinear = product @ self.p.T if low is None else (product.to(low) @ self.p.T.to(low)).float()
         return torch.relu(head_a + tail_b + bilinear + self.c)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -181,13 +181,13 @@ class StaticRelationEncoder:
                 else:
                     head_shared, hidden_of_others = fixed
                     hidden = hidden_of_others(t if head_shared else h)
-                hidden_low = hidden.to(low)
                 if through_gram:
+                    hidden_low = hidden.to(low)
                     squared = ((hidden_low @ gram).float() * hidden).sum(1) + 2 * (hidden @ lift) + bias
                     norm = squared.clamp_min(1e-24).sqrt().clamp_min(1e-12)
                     out[start : start + len(h)] = ((hidden_low @ projected).float() + shift) / norm[:, None]
                 else:
-                    f = (hidden_low @ w2t).float() + b2
+                    f = self._output(hidden, w2t)
                     out[start : start + len(h)] = (f @ targets_t) / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
         return out
 
@@ -297,7 +297,10 @@ class StaticRelationEncoder:
         self, parts: tuple[torch.Tensor, ...], heads: torch.Tensor, tails: torch.Tensor, w2t: torch.Tensor
     ) -> torch.Tensor:
         """f of the rows' pairs, with the output layer's weights ``w2t`` (W2ᵀ, fp32 or bf16)."""
-        hidden = self.network.hidden_of(*self._gather(parts, heads, tails))
+        return self._output(self.network.hidden_of(*self._gather(parts, heads, tails)), w2t)
+
+    def _output(self, hidden: torch.Tensor, w2t: torch.Tensor) -> torch.Tensor:
+        """f = W2·h + b2 (float32) from the hidden layer, the product in ``w2t``'s precision."""
         if w2t.dtype == torch.float32:
             return torch.addmm(self.network.b2.detach(), hidden, w2t)
         return (hidden.to(w2t.dtype) @ w2t).float() + self.network.b2.detach()
