@@ -24,7 +24,7 @@ import torch
 
 from relvec.completion import DEFAULT_CANDIDATES, AnalogyCompleter, default_vocabulary, word_vectors_of
 from relvec.data import load_analogy
-from relvec.encoders.static import WordVectors
+from relvec.encoders.offset import WordVectors
 from relvec.loading import load_model
 
 from _common import machine, shared

@@ -21,7 +21,7 @@ import numpy as np
 
 from relvec.data import ANALOGY_VALID_SETS
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.offset import OffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.loading import load_model
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--vectors", default="encoder:mpnet", help="the offsets' word vectors")
     args = parse_with_common(parser)
     prompt = EmbeddingCache(JoinedEncoder([load_model(m) for m in args.model]), show_progress_bar=False)
-    static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors))
+    static = EmbeddingCache(OffsetEncoder.from_pretrained(args.vectors))
     valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
     weight, rows = select_weight(prompt, static, parse_weights(DEFAULT_WEIGHTS), valid, bidirectional=True)
     test = [analogy_evaluator(n, "test", args.data_dir, None) for n in ("sat_full", "u2", "u4", "google", "bats")]

@@ -53,7 +53,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     loaded = HybridEncoder.from_pretrained(args.hybrid)
     plain = HybridEncoder(
-        EmbeddingCache(loaded.prompt), EmbeddingCache(loaded.static), loaded.weight, bidirectional=loaded.bidirectional
+        EmbeddingCache(loaded.prompt), EmbeddingCache(loaded.offset), loaded.weight, bidirectional=loaded.bidirectional
     )
     train = load_relation_similarity("semeval2012", "train")
     valid = load_relation_similarity("semeval2012", "valid")
@@ -64,7 +64,7 @@ def main() -> None:
     for setting in SETTINGS:
         started = time.perf_counter()
         matrix, info = fit_projection(plain, train, valid, ProjectionArguments(steps=args.steps, **setting))
-        model = HybridEncoder(plain.prompt, plain.static, plain.weight, bidirectional=plain.bidirectional)
+        model = HybridEncoder(plain.prompt, plain.offset, plain.weight, bidirectional=plain.bidirectional)
         model.set_projection(matrix)
         row = {**setting, "fit_s": round(time.perf_counter() - started, 1), "best_step": info["best_step"]}
         row["semeval_valid"] = round(100 * info["valid_accuracy"], 1)

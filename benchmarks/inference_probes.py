@@ -27,7 +27,7 @@ from ensemble_probe import JoinedEncoder
 
 from relvec.data import ANALOGY_VALID_SETS, load_relation_similarity
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.offset import OffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.files import write_json
@@ -125,7 +125,7 @@ def main() -> None:
     probes = [p.strip() for p in args.probes.split(",") if p.strip()]
     if unknown := sorted(set(probes) - set(PROBES)):
         raise SystemExit(f"--probes: unknown {', '.join(unknown)} (choose from {', '.join(PROBES)})")
-    static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors))
+    static = EmbeddingCache(OffsetEncoder.from_pretrained(args.vectors))
     valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
     result: dict[str, Any] = {"machine": machine(), "model": args.model}
     if "templates" in probes:

@@ -28,7 +28,7 @@ import numpy as np
 
 from relvec.data import ANALOGY_VALID_SETS
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.offset import OffsetEncoder
 from relvec.evaluation.cache import EmbeddingCache
 from relvec.evaluation.suite import analogy_evaluator
 from relvec.files import write_json
@@ -99,7 +99,7 @@ def main() -> None:
     weights = parse_weights(args.weights)
     rules: dict[str, Rule] = {"argmax": argmax, "smooth": smooth, "plateau-0.5": plateau(0.5)}
     rules |= {"plateau-1": plateau(1.0), **{f"fixed-{w:g}": fixed(i) for i, w in enumerate(weights) if w <= 1}}
-    static = EmbeddingCache(StaticOffsetEncoder.from_pretrained(args.vectors), show_progress_bar=False)
+    static = EmbeddingCache(OffsetEncoder.from_pretrained(args.vectors), show_progress_bar=False)
     valid = [analogy_evaluator(n, "valid", args.data_dir, None) for n in ANALOGY_VALID_SETS]
     result: dict[str, Any] = {"machine": machine(), "weights": weights, "repeats": args.repeats, "models": {}}
     for path in args.model:

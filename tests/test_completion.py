@@ -13,7 +13,7 @@ from relvec.completion import (
     offset_scores,
     read_vocabulary,
 )
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 from relvec.files import FileFormatError
 
 # Axes: 0 royal, 1 female, 2-5 other words' own directions. king - man + woman = queen exactly.
@@ -56,7 +56,7 @@ class PreferModel:
 
 
 def test_3cosadd_finds_the_constructed_answer_and_excludes_query_words(vectors):
-    completer = AnalogyCompleter(StaticOffsetEncoder(vectors), WORDS, vectors, candidates=0)
+    completer = AnalogyCompleter(OffsetEncoder(vectors), WORDS, vectors, candidates=0)
     found = completer.complete(("man", "king"), "woman", k=3)
     assert found[0].word == "queen"
     assert not {"man", "king", "woman"} & {x.word for x in found}
@@ -87,7 +87,7 @@ def test_reranking_orders_candidates_by_the_relation_model(vectors):
 
 
 def test_complete_function_and_errors(vectors):
-    model = StaticOffsetEncoder(vectors)
+    model = OffsetEncoder(vectors)
     assert complete(model, ("man", "king"), "woman", k=1, vocabulary=WORDS)[0].word == "queen"
     completer = AnalogyCompleter(model, WORDS, candidates=3)
     with pytest.raises(ValueError, match=r"query 0 .*'dragon'"):
@@ -123,7 +123,7 @@ def test_read_vocabulary(tmp_path):
 
 def test_cli_complete(vectors, tmp_path, capsys):
     folder = tmp_path / "toy"
-    StaticOffsetEncoder(vectors, "toy").save_pretrained(folder)
+    OffsetEncoder(vectors, "toy").save_pretrained(folder)
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(WORDS) + "\n")
     argv = ["complete", "man:king", "woman", "--model", str(folder), "--vocab", str(vocab), "-k", "2"]

@@ -13,7 +13,7 @@ from relvec.cli import main
 from relvec.encoders.exported import EXPORT_CONFIG, exported_only
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.loading import load_model
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 from relvec.export import export_model
 
 pytest.importorskip("onnxruntime")
@@ -88,7 +88,7 @@ def test_standalone_export_needs_no_weights_and_saves_as_itself(saved, tmp_path)
 def test_a_hybrid_exports_its_prompt_part(tiny_dir, tmp_path):
     prompt = RelationEncoder.from_pretrained(tiny_dir, device="cpu")
     vectors = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
-    static = StaticOffsetEncoder(WordVectors(["aware", "this", "relation", "between", "today", "finally"], vectors))
+    static = OffsetEncoder(WordVectors(["aware", "this", "relation", "between", "today", "finally"], vectors))
     HybridEncoder(prompt, static, 0.5, bidirectional=True).save_pretrained(tmp_path / "hybrid")
     with pytest.raises(ValueError, match="in place"):
         export_model(tmp_path / "hybrid", tmp_path / "elsewhere")
@@ -102,7 +102,7 @@ def test_a_hybrid_exports_its_prompt_part(tiny_dir, tmp_path):
 
 def test_backend_errors_are_clear(saved, tmp_path):
     folder = saved("mask")
-    with pytest.raises(ValueError, match="backend must be one of"):
+    with pytest.raises(ValueError, match="runtime must be one of"):
         RelationEncoder.from_pretrained(folder, backend="tensorrt")
     with pytest.raises(ValueError, match="relvec export"):
         RelationEncoder.from_pretrained(folder, backend="onnx")

@@ -65,16 +65,16 @@ def _try(action) -> None:
 
 
 def test_pickles_beside_and_instead_of_model_files_never_run(tmp_path, tiny_encoder, marker):
-    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+    from relvec.encoders.offset import OffsetEncoder, WordVectors
     from relvec.loading import load_model
     from relvec.search import RelationIndex
 
     model_dir = tiny_encoder.save_pretrained(tmp_path / "model")
     vectors = WordVectors(["cat", "kitten", "dog", "puppy"], np.eye(4, dtype=np.float32))
-    static_dir = StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "static")
+    static_dir = OffsetEncoder(vectors).save_pretrained(tmp_path / "static")
     from relvec.encoders.hybrid import HybridEncoder
 
-    hybrid_dir = HybridEncoder(tiny_encoder, StaticOffsetEncoder(vectors), 1.0).save_pretrained(tmp_path / "hybrid")
+    hybrid_dir = HybridEncoder(tiny_encoder, OffsetEncoder(vectors), 1.0).save_pretrained(tmp_path / "hybrid")
     index_dir = RelationIndex.build(tiny_encoder, PAIRS).save(tmp_path / "index")
     for folder in (model_dir, static_dir, hybrid_dir, hybrid_dir / "prompt", hybrid_dir / "static", index_dir):
         _plant(folder, marker)
@@ -131,7 +131,7 @@ def test_pickles_in_classifier_projection_and_vocabulary_cache_never_run(tmp_pat
     from relvec.classifier import RelationClassifier
     from relvec.completion import VocabularyVectors
     from relvec.encoders.hybrid import HybridEncoder
-    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+    from relvec.encoders.offset import OffsetEncoder, WordVectors
 
     words = ["cat", "kitten", "dog", "puppy", "car", "wheel"]
     vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32), name="toy")
@@ -149,7 +149,7 @@ def test_pickles_in_classifier_projection_and_vocabulary_cache_never_run(tmp_pat
     _try(lambda: RelationClassifier.from_pretrained(folder, model=tiny_encoder).predict(PAIRS))
     _replace_with_pickle(folder / "classifier.safetensors", marker)
     _try(lambda: RelationClassifier.from_pretrained(folder, model=tiny_encoder).predict(PAIRS))
-    hybrid = HybridEncoder(tiny_encoder, StaticOffsetEncoder(vectors), 0.5)
+    hybrid = HybridEncoder(tiny_encoder, OffsetEncoder(vectors), 0.5)
     hybrid.set_projection(torch.eye(hybrid.joined_dim))
     saved = hybrid.save_pretrained(tmp_path / "hybrid")
     _replace_with_pickle(saved / "projection.safetensors", marker)

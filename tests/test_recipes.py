@@ -45,12 +45,12 @@ def _train_with_hybrid(tmp_path, tiny_dir, suite_data, vectors: str, weights: st
 
 def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path, tiny_dir, suite_data):
     from relvec.encoders.hybrid import HybridEncoder
-    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+    from relvec.encoders.offset import OffsetEncoder, WordVectors
     from relvec.loading import load_model
 
     words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
     vectors = WordVectors(words, np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
-    StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "vectors")
+    OffsetEncoder(vectors).save_pretrained(tmp_path / "vectors")
     model, args = _train_with_hybrid(
         tmp_path, tiny_dir, suite_data, str(tmp_path / "vectors"), "0,1,inf", "u2,semeval2012_valid"
     )
@@ -60,20 +60,20 @@ def test_training_with_hybrid_vectors_saves_a_hybrid_sharing_the_model(tmp_path,
     assert not (hybrid_dir / "prompt").exists()  # the trained model is shared, not copied
     hybrid = load_model(str(hybrid_dir))
     assert isinstance(hybrid, HybridEncoder) and hybrid.embedding_dim == 32 + 4
-    expected = HybridEncoder(model, StaticOffsetEncoder(vectors), hybrid.weight).encode(POS)
+    expected = HybridEncoder(model, OffsetEncoder(vectors), hybrid.weight).encode(POS)
     np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
 
 
 def test_training_with_encoder_word_vectors_saves_their_hybrid(tmp_path, tiny_dir, suite_data):
     from relvec.encoders.hybrid import HybridEncoder
-    from relvec.encoders.static import StaticOffsetEncoder
+    from relvec.encoders.offset import OffsetEncoder
     from relvec.loading import load_model
 
     spec = f"encoder:{tiny_dir}"
     model, args = _train_with_hybrid(tmp_path, tiny_dir, suite_data, spec, "0,1", "u2")
     hybrid = load_model(str(Path(args.output_dir) / "hybrid"))
-    assert isinstance(hybrid, HybridEncoder) and hybrid.static.vectors.name == spec
-    expected = HybridEncoder(model, StaticOffsetEncoder.from_pretrained(spec), hybrid.weight).encode(POS)
+    assert isinstance(hybrid, HybridEncoder) and hybrid.offset.vectors.name == spec
+    expected = HybridEncoder(model, OffsetEncoder.from_pretrained(spec), hybrid.weight).encode(POS)
     np.testing.assert_allclose(hybrid.encode(POS), expected, atol=1e-5)
 
 

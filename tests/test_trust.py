@@ -20,7 +20,7 @@ from relvec.data import LexicalExample
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.loading import load_model
 from relvec.encoders.prompt import RelationEncoder
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 from relvec.files import FileFormatError, portable_paths, save_into, verify_manifest, write_dir, write_manifest
 from relvec.hub import push_to_hub, pushable_files
 from relvec.search import RelationIndex
@@ -194,7 +194,7 @@ def test_push_sends_only_the_folders_own_files_and_gives_up_on_a_silent_hub(tiny
 
 # ---------------------------------------------------------------------------- 6. a path that exists wins
 def test_an_existing_folder_wins_over_the_weight_syntax(tiny_encoder, tmp_path, monkeypatch):
-    static = StaticOffsetEncoder(WordVectors(["cat", "dog"], np.eye(2, 4, dtype=np.float32), name="toy"))
+    static = OffsetEncoder(WordVectors(["cat", "dog"], np.eye(2, 4, dtype=np.float32), name="toy"))
     HybridEncoder(tiny_encoder, static, 1.0).save_pretrained(tmp_path / "spec" / "model")
     tiny_encoder.save_pretrained(tmp_path / "spec" / "model@2")
     monkeypatch.chdir(tmp_path)

@@ -15,7 +15,9 @@ _EXPORTS = {
     "HybridEncoder": "relvec.encoders.hybrid",
     "RelationEncoder": "relvec.encoders.prompt",
     "RelvecConfig": "relvec.config",
-    "StaticOffsetEncoder": "relvec.encoders.static",
+    "OffsetEncoder": "relvec.encoders.offset",
+    "StaticOffsetEncoder": "relvec.encoders.offset",
+    "StaticRelationEncoder": "relvec.encoders.static_relation",
     "load_model": "relvec.encoders.loading",
 }
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,9 @@ def load_tokenizer(source: str | Path, local_files_only: bool) -> Any:
     return _load(source, local_files_only, False)[1]
 
 
+_LOAD_LOCK = threading.RLock()
+
+
 def _load(source: str | Path, local_files_only: bool, with_model: bool, **model_kwargs: Any) -> tuple[Any, Any]:
     if model_kwargs.pop("trust_remote_code", False):
         raise ValueError("trust_remote_code=True is not supported: relvec never runs code from a model folder")
@@ -154,9 +158,13 @@ def _load(source: str | Path, local_files_only: bool, with_model: bool, **model_
     options = {"local_files_only": local_files_only, "trust_remote_code": False}
     model = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source), **options)
-        if with_model:
-            model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
+        # one load at a time: transformers builds a model under process-wide init contexts (meta device, skipped
+        # inits), so a second load on another thread (a server warming its completion vocabulary) could leave
+        # this one's weights on the meta device
+        with _LOAD_LOCK:
+            tokenizer = AutoTokenizer.from_pretrained(str(source), **options)
+            if with_model:
+                model = AutoModel.from_pretrained(str(source), **options, **model_kwargs)
     except OSError as exc:
         if Path(source).is_dir():
             raise

@@ -32,12 +32,14 @@ import numpy as np
 import torch
 
 from relvec.encoders.base import Pair
-from relvec.encoders.static import WordVectors
+from relvec.encoders.offset import WordVectors
+from relvec.encoders.pair_scoring import require_row_scorer, rescored_top, top_indices
+from relvec.options import COMPLETION_METHODS
 from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
-from relvec.precision import resolve_precision
+from relvec.precision import compute_dtype
 
-METHODS = ("add", "mul")
+METHODS = COMPLETION_METHODS
 DEFAULT_VOCAB_SIZE = 100_000
 DEFAULT_CANDIDATES = 50
 _MUL_EPS = 1e-3
@@ -184,11 +186,10 @@ def offset_scores(
 
 
 def top_words(scores: np.ndarray, words: Sequence[str], exclude: Iterable[str], n: int) -> list[tuple[str, float]]:
-    """The ``n`` best-scoring words, skipping ``exclude`` (compared case-insensitively)."""
+    """The ``n`` best-scoring words, skipping ``exclude`` (compared case-insensitively); exact ties in vocabulary
+    order, so the answer is the same on every CPU."""
     banned = {w.lower() for w in exclude}
-    take = min(len(scores), n + len(banned))
-    best = np.argpartition(-scores, take - 1)[:take] if take < len(scores) else np.arange(len(scores))
-    best = best[np.argsort(-scores[best], kind="stable")]
+    best = top_indices(scores, n + len(banned))
     return [(words[i], float(scores[i])) for i in best if words[i].lower() not in banned][:n]
 
 
@@ -213,16 +214,19 @@ class AnalogyCompleter:
         show_progress_bar: bool | None = None,
         exhaustive: bool = False,
         blend: float = 0.0,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> None:
-        if exhaustive and not callable(getattr(model, "score_rows", None)):
-            raise ValueError("exhaustive completion needs a static relation model (see `relvec distill`)")
+        if exhaustive:
+            require_row_scorer(model, "exhaustive completion")
         if not np.isfinite(blend) or blend < 0:
             raise ValueError(f"blend must be a finite number >= 0, got {blend}")
         self.exhaustive, self.blend = exhaustive, float(blend)
-        # exhaustive scoring in bf16 where the CPU runs it natively, then the shortlist exactly (same top k)
-        self.fast = resolve_precision(precision, torch.device("cpu")) == "bf16"
+        # the model's precision unless given: exhaustive scoring in bf16 where it resolves to bf16, then the
+        # shortlist exactly (the same top k); re-ranking passes it to encode
+        self.precision = precision or getattr(model, "precision", "auto")
+        self.dtype = compute_dtype(self.precision)
         self._rows: Any = None  # the vocabulary's table rows, for exhaustive scoring (looked up once)
+        self._lower: dict[str, list[int]] | None = None  # lower-cased word -> vocabulary rows
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if candidates < 0:
@@ -258,6 +262,7 @@ class AnalogyCompleter:
                 batch_size=self.batch_size,
                 normalize=True,
                 show_progress_bar=self.show_progress_bar,
+                precision=self.precision,
             ),
             dtype=np.float32,
         )
@@ -266,9 +271,14 @@ class AnalogyCompleter:
         for anchor, pool in zip(anchors, pools, strict=True):
             scores = rest[start : start + len(pool)] @ anchor
             start += len(pool)
-            order = np.argsort(-scores, kind="stable")[:k]
+            order = top_indices(scores, k)
             out.append([Completion(pool[i][0], float(scores[i]), pool[i][1]) for i in order])
         return out
+
+    @property
+    def fast(self) -> bool:
+        """Whether exhaustive scoring takes a bf16 pass before scoring its shortlist exactly."""
+        return self.dtype != torch.float32
 
     def _exhaustive(self, index: int, pair: Pair, c: str, k: int) -> list[Completion]:
         """Every vocabulary word scored by the relation model (and ``blend`` × the arithmetic score)."""
@@ -278,17 +288,31 @@ class AnalogyCompleter:
         query = np.asarray(self.model.encode(pair, normalize=True, precision="fp32"), dtype=np.float32)
         heads = self.model.rows_of([c]).expand(len(self._rows))
         fast = self.fast and len(self._rows) > _SHORTLIST
-        relation = self.model.score_rows(heads, self._rows, query, fast=fast)
-        scores = self._blend(relation, arithmetic)
+        banned = self._excluded((*pair, c))
+        dtype = self.dtype if fast else torch.float32
+        scores = self._blend(self.model.score_rows(heads, self._rows, query, dtype), arithmetic)
+        scores[banned] = -np.inf
         if fast:  # bf16 scores pick a shortlist; its words are scored exactly, so the top k is fp32's
-            shortlist = np.argpartition(-scores, _SHORTLIST)[:_SHORTLIST]
-            rows = torch.as_tensor(shortlist, dtype=torch.long)
-            exact = self.model.score_rows(heads[: len(rows)], self._rows[rows], query)
-            scores = np.full_like(scores, -np.inf)
-            scores[shortlist] = self._blend(exact, arithmetic[shortlist])
-        best = top_words(scores, self.space.words, (*pair, c), k)
-        at = self.space.index
-        return [Completion(w, s, float(arithmetic[at[w]])) for w, s in best]
+
+            def exact(chosen: np.ndarray) -> np.ndarray:
+                rows = self._rows[torch.as_tensor(chosen)]
+                return self._blend(self.model.score_rows(heads[: len(rows)], rows, query), arithmetic[chosen])
+
+            best, values = rescored_top(scores, k, _SHORTLIST, exact)
+        else:
+            best = top_indices(scores, k)
+            best = best[np.isfinite(scores[best])]
+            values = scores[best]
+        words = self.space.words
+        return [Completion(words[i], float(v), float(arithmetic[i])) for i, v in zip(best, values, strict=True)]
+
+    def _excluded(self, words: Iterable[str]) -> np.ndarray:
+        """Vocabulary rows of ``words`` and of every vocabulary word equal to one of them ignoring case."""
+        if self._lower is None:
+            self._lower = {}
+            for i, w in enumerate(self.space.words):
+                self._lower.setdefault(w.lower(), []).append(i)
+        return np.asarray([i for w in {w.lower() for w in words} for i in self._lower.get(w, [])], dtype=np.int64)
 
     def _blend(self, relation: np.ndarray, arithmetic: np.ndarray) -> np.ndarray:
         """The relation score plus ``blend`` × the arithmetic score of the same words."""

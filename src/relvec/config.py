@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from relvec.files import read_json, write_json
+from relvec.options import DEFAULT_POOLING, POOLING_MODES, PRECISIONS
 from relvec.prompts import DEFAULT_TEMPLATE, PromptShape, resolve_template
 
-PRECISIONS = ("auto", "fp32", "bf16")  # relvec.precision resolves them
 
 CONFIG_NAME = "relvec_config.json"
 FORMAT_VERSION = 1
-POOLING_MODES = ("mask", "average", "average_no_mask")
-DEFAULT_POOLING = "average_no_mask"
 DEFAULT_MAX_LENGTH = 64
 
 # version -> function upgrading a dict of that version to version + 1.

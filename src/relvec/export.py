@@ -41,10 +41,10 @@ from relvec.encoders.prompt import RelationEncoder
 from relvec.extras import require
 from relvec.files import save_into
 from relvec.pooling import pool
+from relvec.options import EXPORT_FORMATS, QUANTIZATIONS
 from relvec.version import __version__
 
-FORMATS = ("onnx", "openvino")
-QUANTIZATIONS = ("int8",)
+FORMATS = EXPORT_FORMATS
 OPSET = 17
 # An fp32 export must reproduce PyTorch fp32 to this cosine on every probe pair, or it is not written.
 FP32_MIN_COSINE = 0.9999

@@ -2,7 +2,7 @@
 ordered pair (a, b), a ≠ b, with a static relation model (``relvec neighbours mine``).
 
 For a seed with unit embedding q the score of (a, b) is cos(q, emb(a, b)) = Σ factor · ⟨q part, pair part⟩
-(:meth:`~relvec.encoders.static_relation.StaticRelationEncoder.query_parts`). Heads are processed in blocks: for
+(:meth:`~relvec.encoders.layout.Layout.split`). Heads are processed in blocks: for
 a block, f̂(a, ·) against every tail gives the forward part of (a, ·) *and* the reversed part of (·, a), so each
 f is computed once; the N × N score matrix is float32 (400 MB for N = 10,000) and the top k are kept.
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from relvec.precision import resolve_precision
+from relvec.encoders.pair_scoring import RowScorer, require_row_scorer, rescored_top, top_indices
+from relvec.precision import compute_dtype
 
 Pair = tuple[str, str]
 SHORTLIST = 4096  # pairs rescored in fp32 after a fast (bf16) pass
@@ -28,91 +30,79 @@ class Mined:
 
 
 def mine_pairs(
-    model: object,
+    model: Any,
     vocabulary: Sequence[str],
     seed: Pair,
     k: int = 20,
     block: int = 8,
     on_block: Callable[[int, int], None] | None = None,
-    precision: str = "fp32",
+    precision: str | None = None,
 ) -> list[Mined]:
     """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(emb(seed), emb(a, b)),
-    the seed itself and its reversal left out (exact: every pair is scored). ``precision`` resolving to bf16
-    (:func:`~relvec.precision.resolve_precision`; "auto" on CPUs with native bf16): every pair is scored with bf16
-    products, then the best ``max(SHORTLIST, 4k)`` are scored again in fp32, which gives fp32's
-    top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
-    if not callable(getattr(model, "query_parts", None)):
-        raise ValueError("mining needs a static relation model (see `relvec distill`)")
+    the seed itself and its reversal left out (exact: every pair is scored; exact ties in vocabulary order).
+    ``precision`` (default: the model's) resolving to bf16 (:func:`~relvec.precision.resolve_precision`; "auto" on
+    CPUs with native bf16): every pair is scored with bf16 products, then the best ``max(SHORTLIST, 4k)`` are scored
+    again in fp32, which gives fp32's top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
+    scorer = require_row_scorer(model, "mining")
     words = list(dict.fromkeys(vocabulary))
     if len(words) < 2:
         raise ValueError(f"the vocabulary needs at least two words, got {len(words)}")
     if k < 1 or block < 1:
         raise ValueError(f"k and block must be positive, got {k} and {block}")
-    fast = resolve_precision(precision, torch.device("cpu")) == "bf16"
+    dtype = compute_dtype(precision or getattr(model, "precision", "auto"))
     n = len(words)
-    rows = model.rows_of(words)  # type: ignore[attr-defined]
-    query = model.encode(seed, normalize=True, precision="fp32")  # type: ignore[attr-defined]
-    parts = model.query_parts(query)  # type: ignore[attr-defined]
-    targets = [parts["forward"][1]] + ([parts["reversed"][1]] if "reversed" in parts else [])
-    stacked = torch.stack(targets)
+    rows = scorer.rows_of(words)
+    query = np.asarray(model.encode(seed, normalize=True, precision="fp32"), dtype=np.float32)
+    scores = _all_scores(scorer, rows, query, block, dtype, on_block)
+    np.fill_diagonal(scores, -np.inf)
+    at = {w: i for i, w in enumerate(words)}
+    for a, b in (seed, seed[::-1]):
+        if a in at and b in at:
+            scores[at[a], at[b]] = -np.inf
+    flat = scores.reshape(-1)
+    take = min(k, n * (n - 1))
+    if dtype == torch.float32:
+        best = top_indices(flat, take)
+        values = flat[best]
+    else:  # the shortlist scored again exactly: fp32's top k
+        short = min(max(SHORTLIST, 4 * take), n * (n - 1))
+        index = torch.as_tensor
+
+        def exact(chosen: np.ndarray) -> np.ndarray:
+            return scorer.score_rows(rows[index(chosen // n)], rows[index(chosen % n)], query)
+
+        best, values = rescored_top(flat, take, short, exact)
+    return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
+
+
+def _all_scores(
+    scorer: RowScorer,
+    rows: torch.Tensor,
+    query: np.ndarray,
+    block: int,
+    dtype: torch.dtype,
+    on_block: Callable[[int, int], None] | None,
+) -> np.ndarray:
+    """The N × N matrix of cos(query, emb(a, b)) over ``rows`` × ``rows``, heads in blocks of ``block``."""
+    n = len(rows)
+    parts = scorer.query_parts(query)
+    targets = torch.stack([parts["forward"][1]] + ([parts["reversed"][1]] if "reversed" in parts else []))
     forward = np.zeros((n, n), dtype=np.float32)
     backward = np.zeros((n, n), dtype=np.float32) if "reversed" in parts else None
     blocks = range(0, n, block)
     for i, start in enumerate(blocks):
         heads = rows[start : start + block]
-        h = heads.repeat_interleave(n)
-        t = rows.repeat(len(heads))
-        dots = model.prompt_dots(h, t, stacked, fast=fast).numpy().reshape(len(heads), n, len(targets))  # type: ignore[attr-defined]
-        forward[start : start + len(heads)] = parts["forward"][0] * dots[:, :, 0]
+        dots = scorer.prompt_dots(heads.repeat_interleave(n), rows.repeat(len(heads)), targets, dtype)
+        dots_np = dots.numpy().reshape(len(heads), n, len(targets))
+        forward[start : start + len(heads)] = parts["forward"][0] * dots_np[:, :, 0]
         if backward is not None:
             # f̂(a, b) with the reversed target scores pair (b, a): column a of the reversed matrix
-            backward[:, start : start + len(heads)] = parts["reversed"][0] * dots[:, :, 1].T
+            backward[:, start : start + len(heads)] = parts["reversed"][0] * dots_np[:, :, 1].T
         if on_block is not None:
             on_block(i + 1, len(blocks))
-    scores = forward
     if backward is not None:
-        scores += backward
+        forward += backward
         del backward
     if "offset" in parts:
-        scores += _offset_scores(model, rows, parts["offset"])
-    np.fill_diagonal(scores, -np.inf)
-    for a, b in (seed, seed[::-1]):
-        if a in words and b in words:
-            scores[words.index(a), words.index(b)] = -np.inf
-    flat = scores.reshape(-1)
-    take = min(k, n * (n - 1))
-    if fast:
-        return _rescored(model, words, rows, flat, query, take)
-    best = np.argpartition(-flat, take - 1)[:take]
-    best = best[np.argsort(-flat[best], kind="stable")]
-    return [Mined((words[i // n], words[i % n]), float(flat[i])) for i in best]
-
-
-def _rescored(
-    model: object, words: list[str], rows: torch.Tensor, flat: np.ndarray, query: np.ndarray, take: int
-) -> list[Mined]:
-    """The top ``take`` of a fast pass's flattened N × N scores, after scoring its shortlist again exactly (the
-    other pairs keep bf16 scores below the shortlist's, so they cannot reach the top)."""
-    n = len(words)
-    short = min(max(SHORTLIST, 4 * take), n * (n - 1))
-    shortlist = np.argpartition(-flat, short - 1)[:short]
-    shortlist = shortlist[np.isfinite(flat[shortlist])]  # never the diagonal, the seed or its reversal
-    index = torch.as_tensor(shortlist)
-    exact = model.score_rows(rows[index // n], rows[index % n], query)  # type: ignore[attr-defined]
-    best = np.argsort(-exact, kind="stable")[:take]
-    return [Mined((words[shortlist[i] // n], words[shortlist[i] % n]), float(exact[i])) for i in best]
-
-
-def _offset_scores(model: object, rows: torch.Tensor, part: tuple[float, torch.Tensor]) -> np.ndarray:
-    """factor · q_o · (e_b − e_a) / ‖e_b − e_a‖ for every (a, b), from E·q_o and E·Eᵀ (unit word vectors)."""
-    scale, query = part
-    table = model.tables()[4][rows]  # type: ignore[attr-defined]
-    projection = (table @ query).numpy().astype(np.float32)
-    out = (table @ table.T).numpy().astype(np.float32)  # then ‖e_b − e_a‖ = √(2 − 2 e_a·e_b), in place
-    np.multiply(out, -2.0, out=out)
-    np.add(out, 2.0, out=out)
-    np.maximum(out, 1e-12, out=out)
-    np.sqrt(out, out=out)
-    np.divide(projection[None, :] - projection[:, None], out, out=out)
-    np.multiply(out, scale, out=out)
-    return out
+        forward += scorer.offset_matrix(rows, parts["offset"])
+    return forward

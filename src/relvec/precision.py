@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from relvec.config import PRECISIONS
+from relvec.options import PRECISIONS, check_choice
 
 _SWAP_LOCKS: weakref.WeakKeyDictionary[torch.nn.Module, Any] = weakref.WeakKeyDictionary()
 _SWAP_LOCKS_GUARD = threading.Lock()
@@ -37,6 +37,17 @@ def cpu_has_fast_bf16() -> bool:
             flags = set(line.split(":", 1)[1].split())
             return bool({"amx_bf16", "avx512_bf16"} & flags)
     return False
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`~relvec.options.PRECISIONS` (a model's default), else a ValueError."""
+    return check_choice("precision", precision, PRECISIONS)
+
+
+def compute_dtype(precision: str, device: torch.device | None = None) -> torch.dtype:
+    """The dtype of the large products for ``precision`` ("auto" resolved for ``device``, default the CPU)."""
+    resolved = resolve_precision(precision, device or torch.device("cpu"))
+    return torch.bfloat16 if resolved == "bf16" else torch.float32
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

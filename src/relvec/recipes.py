@@ -26,7 +26,7 @@ from relvec.data import (
 )
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
-from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.offset import OffsetEncoder
 from relvec.evaluation.analogy import AnalogyEvaluator, semeval_valid_evaluator
 from relvec.evaluation.base import Evaluator
 from relvec.evaluation.cache import EmbeddingCache
@@ -220,7 +220,7 @@ def parse_weights(text: str) -> list[float]:
 
 def select_weight(
     prompt: Any,
-    static: StaticOffsetEncoder,
+    static: OffsetEncoder,
     weights: Sequence[float],
     evaluators: Sequence[Any],
     batch_size: int = 64,
@@ -275,7 +275,7 @@ def build_selected_hybrid(
     """Choose the weight on the *valid* splits of the ``select_on`` analogy sets, then save the hybrid
     (and ``weight_selection.json``) to ``output_dir``; ``prompt_path`` as in :meth:`HybridEncoder.save_pretrained`."""
     evaluators = [analogy_evaluator(n, "valid", data_dir, None, batch_size=batch_size) for n in select_on]
-    static = StaticOffsetEncoder.from_pretrained(vectors)
+    static = OffsetEncoder.from_pretrained(vectors)
     weight, rows = select_weight(prompt, static, weights, evaluators, batch_size, show_progress_bar, bidirectional)
     model = HybridEncoder(prompt, static, weight, name_or_path=str(output_dir), bidirectional=bidirectional)
     write_json(Path(output_dir) / "weight_selection.json", rows)

@@ -14,6 +14,7 @@ import numpy as np
 from relvec.bulk import read_shards
 from relvec.data import (
     ANALOGY_DATASETS,
+    data_dir as resolve_data_dir,
     LEXICAL_DATASETS,
     analogy_path,
     iter_json_values,
@@ -25,18 +26,19 @@ from relvec.data import (
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.loading import localize, model_identity, reference_for, same_model
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
+from relvec.options import DATA_SOURCES, INDEX_BACKENDS
 
 INDEX_FORMAT_VERSION = 1
-BACKENDS = ("exact", "faiss", "faiss-hnsw", "faiss-ivf", "auto")
+BACKENDS = INDEX_BACKENDS  # the earlier name
 # "auto" by index size: exact search below AUTO_EXACT_BELOW pairs, HNSW below AUTO_IVF_FROM, IVF-Flat above
 AUTO_EXACT_BELOW, AUTO_IVF_FROM = 50_000, 1_000_000
 IVF_NPROBE = 16
-DATA_SOURCES = ("analogy", "lexical", "semeval")
 # Lexical-relation labels that mean "no relation": left out of indexes built from the data sets.
 UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
 _INDEX_FILE = "index.json"
 _PAIRS_FILE = "pairs.jsonl"
 _VECTORS_FILE = "vectors.npy"
+_LABELS_FILE = "labels.json"  # optional: one relation label per pair
 _CHUNK = 65_536
 
 
@@ -49,11 +51,22 @@ class Neighbour:
 class RelationIndex:
     """Unit pair embeddings with exact (chunked matrix product) or FAISS inner-product search."""
 
-    def __init__(self, pairs: Sequence[Pair], vectors: np.ndarray, identity: dict[str, Any], backend: str = "exact"):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        vectors: np.ndarray,
+        identity: dict[str, Any],
+        backend: str = "exact",
+        labels: Sequence[str] | None = None,
+    ):
+        """``labels``: one relation label per pair (the explorer colours its map by them), or None."""
+        if backend not in INDEX_BACKENDS:
+            raise ValueError(f"index backend must be one of {', '.join(INDEX_BACKENDS)}, got {backend!r}")
         if len(pairs) != len(vectors):
             raise ValueError(f"{len(pairs)} pairs but {len(vectors)} vectors")
+        if labels is not None and (len(labels) != len(pairs) or not all(isinstance(x, str) for x in labels)):
+            raise ValueError(f"{len(pairs)} pairs need as many string labels, got {short_repr(labels)}")
+        self.labels = None if labels is None else list(labels)
         self.pairs = [tuple(p) for p in pairs]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         self.vectors = np.ascontiguousarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
@@ -72,14 +85,19 @@ class RelationIndex:
         backend: str = "exact",
         batch_size: int = 64,
         show_progress_bar: bool | None = None,
+        labels: Sequence[str] | None = None,
     ) -> RelationIndex:
-        """Embed the distinct pairs (first occurrence kept) and index them."""
+        """Embed the distinct pairs (first occurrence kept, with its label when ``labels`` are given) and index them."""
         checked, _ = validate_pairs(list(pairs))
+        if labels is not None and len(labels) != len(checked):
+            raise ValueError(f"{len(checked)} pairs but {len(labels)} labels")
+        first = {p: i for i, p in reversed(list(enumerate(checked)))}
         unique = list(dict.fromkeys(checked))
         if not unique:
             raise ValueError("cannot build an index from no pairs")
+        kept = None if labels is None else [labels[first[p]] for p in unique]
         vectors = model.encode(unique, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar)
-        return cls(unique, np.asarray(vectors), model_identity(model), backend)
+        return cls(unique, np.asarray(vectors), model_identity(model), backend, kept)
 
     # ------------------------------------------------------------------ search
     def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
@@ -166,6 +184,8 @@ class RelationIndex:
         def write(staging: Path) -> None:
             create(staging / _VECTORS_FILE, lambda p: np.save(p, self.vectors, allow_pickle=False))
             create(staging / _PAIRS_FILE, lambda p: p.write_text(lines, encoding="utf-8"))
+            if self.labels is not None:
+                write_json(staging / _LABELS_FILE, self.labels)
             write_json(staging / _INDEX_FILE, meta)
 
         return save_into(directory, write, last=(_INDEX_FILE,))
@@ -192,7 +212,11 @@ class RelationIndex:
             vectors = np.load(directory / _VECTORS_FILE, allow_pickle=False)
         except ValueError as exc:  # a pickled object array, or not an .npy file
             raise FileFormatError(f"{directory / _VECTORS_FILE}: not a plain .npy matrix ({exc})") from None
-        return cls(pairs, vectors, localize(meta["model"], directory), backend or meta.get("backend", "exact"))
+        labels = read_json(directory / _LABELS_FILE) if (directory / _LABELS_FILE).is_file() else None
+        if labels is not None and (not isinstance(labels, list) or len(labels) != len(pairs)):
+            raise FileFormatError(f"{directory / _LABELS_FILE}: expected a list of one label per pair")
+        identity = localize(meta["model"], directory)
+        return cls(pairs, vectors, identity, backend or meta.get("backend", "exact"), labels)
 
 
 def choose_backend(size: int) -> str:
@@ -224,10 +248,18 @@ def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
 def dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOURCES) -> list[Pair]:
     """Every distinct pair of the benchmark data: analogy stems and choices (all splits), lexical-relation
     pairs with a real relation (not random/false), and SemEval-2012 positives."""
+    return list(labelled_dataset_pairs(data_dir, sources))
+
+
+def labelled_dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOURCES) -> dict[Pair, str]:
+    """:func:`dataset_pairs` with a relation label each (first seen kept): a lexical pair's relation, a SemEval
+    positive's relation, an analogy stem's question prefix (Google, BATS) or set name; an analogy choice that is
+    not the answer is labelled "choice"."""
     unknown = sorted(set(sources) - set(DATA_SOURCES))
     if unknown:
         raise ValueError(f"unknown pair sources {unknown}; known: {', '.join(DATA_SOURCES)}")
-    pairs: list[Pair] = []
+    data_dir = str(resolve_data_dir(data_dir))  # no directory is an error naming --data-dir, not "nothing found"
+    labelled: dict[Pair, str] = {}
     if "analogy" in sources:
         for name in ANALOGY_DATASETS:
             for split in ("valid", "test"):
@@ -235,17 +267,24 @@ def dataset_pairs(data_dir: str | None = None, sources: Sequence[str] = DATA_SOU
                     analogy_path(name, split, data_dir)
                 except ValueError:
                     continue
-                pairs += [p for q in load_analogy(name, split, data_dir) for p in (q.stem, *q.choices)]
+                for q in load_analogy(name, split, data_dir):
+                    label = q.prefix or name
+                    labelled.setdefault(q.stem, label)
+                    for i, choice in enumerate(q.choices):
+                        labelled.setdefault(choice, label if i == q.answer else "choice")
     if "lexical" in sources:
         for name in LEXICAL_DATASETS:
             for split in ("train", "valid", "test"):
                 if lexical_relation_path(name, split, data_dir) is not None:
-                    examples = load_lexical_relation(name, split, data_dir)
-                    pairs += [(e.head, e.tail) for e in examples if e.relation not in UNRELATED_LABELS]
+                    for e in load_lexical_relation(name, split, data_dir):
+                        if e.relation not in UNRELATED_LABELS:
+                            labelled.setdefault((e.head, e.tail), e.relation)
     if "semeval" in sources:
         for split in ("train", "valid"):
-            pairs += [p for r in load_relation_similarity("semeval2012", split, data_dir) for p in r.positives]
-    return list(dict.fromkeys(pairs))
+            for record in load_relation_similarity("semeval2012", split, data_dir):
+                for pair in record.positives:
+                    labelled.setdefault(pair, record.relation_type)
+    return labelled
 
 
-__all__ = ["Neighbour", "RelationIndex", "dataset_pairs"]
+__all__ = ["Neighbour", "RelationIndex", "dataset_pairs", "labelled_dataset_pairs"]

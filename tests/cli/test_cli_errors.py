@@ -102,14 +102,14 @@ def test_config_files_that_do_not_parse_are_named(tmp_path, capsys):
 
 def test_truncated_side_files_are_named(tmp_path, tiny_encoder, capsys):
     from relvec.encoders.hybrid import HybridEncoder
-    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+    from relvec.encoders.offset import OffsetEncoder, WordVectors
     from relvec.search import RelationIndex
 
     vectors = WordVectors(["a", "b"], np.eye(2, dtype=np.float32))
     folders = {
         "model": tiny_encoder.save_pretrained(tmp_path / "model"),
-        "static": StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "static"),
-        "hybrid": HybridEncoder(tiny_encoder, StaticOffsetEncoder(vectors)).save_pretrained(tmp_path / "hybrid"),
+        "static": OffsetEncoder(vectors).save_pretrained(tmp_path / "static"),
+        "hybrid": HybridEncoder(tiny_encoder, OffsetEncoder(vectors)).save_pretrained(tmp_path / "hybrid"),
     }
     for folder in folders.values():
         side = folder / "relvec_config.json"

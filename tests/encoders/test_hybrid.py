@@ -5,7 +5,7 @@ import pytest
 
 from relvec.encoders.hybrid import HybridEncoder, mixing_factors
 from relvec.encoders.loading import _split_weight, load_model
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 
 WORDS = ["cat", "kitten", "dog", "puppy", "car", "road", "paris", "france"]
 PAIRS = [("cat", "kitten"), ("dog", "puppy"), ("car", "road"), ("paris", "france")]
@@ -14,7 +14,7 @@ PAIRS = [("cat", "kitten"), ("dog", "puppy"), ("car", "road"), ("paris", "france
 @pytest.fixture()
 def static():
     rng = np.random.default_rng(3)
-    return StaticOffsetEncoder(WordVectors(WORDS, rng.normal(size=(len(WORDS), 5)).astype(np.float32), name="toy"))
+    return OffsetEncoder(WordVectors(WORDS, rng.normal(size=(len(WORDS), 5)).astype(np.float32), name="toy"))
 
 
 def cosines(vectors):

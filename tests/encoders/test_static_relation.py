@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_static_relation_toy import toy_student
+from static_relation_toy import toy_student
 
 from relvec.data.pairs import distillation_pairs, excluded_pairs
 from relvec.distill import DistillArguments, distill, embed_teacher, teacher_parts

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder
+from relvec.encoders.offset import OffsetEncoder
 from relvec.encoders.word_vectors import EncoderWordVectors, is_encoder_spec
 from relvec.loading import load_model
 
@@ -42,7 +42,7 @@ def test_word_vectors_are_mean_pooled_unit_vectors_independent_of_batching(tiny_
 
 
 def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
-    static = StaticOffsetEncoder.from_pretrained(spec)
+    static = OffsetEncoder.from_pretrained(spec)
     out = static.encode(PAIRS)
     words = static.vectors
     expected = words.lookup("kitten") - words.lookup("cat")
@@ -63,7 +63,7 @@ def test_offsets_save_load_and_hybrid_round_trip(spec, tiny_encoder, tmp_path):
 def test_cli_info_describes_an_encoder_word_vector_hybrid(spec, tiny_encoder, tmp_path, capsys):
     from relvec.cli import main
 
-    HybridEncoder(tiny_encoder, StaticOffsetEncoder.from_pretrained(spec), 0.5).save_pretrained(tmp_path / "h")
+    HybridEncoder(tiny_encoder, OffsetEncoder.from_pretrained(spec), 0.5).save_pretrained(tmp_path / "h")
     assert main(["info", str(tmp_path / "h")]) == 0
     out = capsys.readouterr().out
     assert "vocabulary      open" in out and "encoder:" in out

@@ -109,12 +109,12 @@ def test_cli_eval_all_report_plot_and_neighbours(tiny_dir, suite_data, tmp_path,
 
 def test_cli_hybrid_selects_on_validation_and_saves(tiny_dir, suite_data, tmp_path, capsys):
     from relvec.encoders.hybrid import HybridEncoder
-    from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+    from relvec.encoders.offset import OffsetEncoder, WordVectors
     from relvec.loading import load_model
 
     words = ["cat", "kitten", "dog", "puppy", "sun", "planet"]
     rng = np.random.default_rng(0)
-    StaticOffsetEncoder(WordVectors(words, rng.normal(size=(6, 4)).astype(np.float32))).save_pretrained(tmp_path / "v")
+    OffsetEncoder(WordVectors(words, rng.normal(size=(6, 4)).astype(np.float32))).save_pretrained(tmp_path / "v")
     out = tmp_path / "hybrid"
     argv = ["hybrid", "--model", str(tiny_dir), "--vectors", str(tmp_path / "v"), "--weights", "0,1,inf"]
     argv += ["--select-on", "u2,semeval2012_valid", "--data-dir", str(suite_data), "--output", str(out)]

@@ -6,7 +6,7 @@ import torch
 
 from relvec.data.relation_similarity import RelationRecord
 from relvec.encoders.hybrid import HybridEncoder
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 
 from _projection import ProjectionArguments, fit_projection  # benchmarks/: the learned hybrid lives there
 
@@ -31,7 +31,7 @@ def toy_parts(seed: int = 0):
     noise = WordVectors(
         words, np.asarray(rows, dtype=np.float32) + rng.normal(size=(len(words), 12)).astype(np.float32), name="noisy"
     )
-    return HybridEncoder(StaticOffsetEncoder(noise), StaticOffsetEncoder(vectors), 1.0), train, valid
+    return HybridEncoder(OffsetEncoder(noise), OffsetEncoder(vectors), 1.0), train, valid
 
 
 def test_fit_is_deterministic_and_never_worse_on_valid():

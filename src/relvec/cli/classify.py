@@ -11,13 +11,14 @@ from relvec.cli.common import (
     json_line,
     load_model_from_args,
     model_args,
+    model_kwargs,
+    model_options,
     parse_pair_argument,
     printable,
     progress,
     read_pairs_file,
 )
 from relvec.data import LEXICAL_DATASETS, LexicalExample, lexical_relation_path, load_lexical_file
-from relvec.loading import load_model
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     predict.add_argument("pairs", nargs="*", help="pairs as head:tail")
     predict.add_argument("--input", default=None, help="TSV or JSONL file of pairs (as for `relvec embed`)")
     predict.add_argument("--model", default=None, help="the embedding model (default: the one the folder names)")
+    model_options(predict, batch_size=False)
     predict.add_argument("--json", action="store_true", help="print JSON lines with every label's probability")
     parser.set_defaults(handler=cmd_classify)
 
@@ -71,8 +73,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
         pairs += read_pairs_file(args.input)
     if not pairs:
         raise ValueError("nothing to classify: pass pairs as head:tail and/or --input FILE")
-    model = load_model(args.model) if args.model else None
-    classifier = RelationClassifier.from_pretrained(args.classifier, model=model)
+    model = load_model_from_args(args) if args.model else None
+    classifier = RelationClassifier.from_pretrained(args.classifier, model=model, **model_kwargs(args))
     probs = classifier.predict_proba(pairs)
     for (head, tail), row in zip(pairs, probs, strict=True):
         best = int(row.argmax())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.config import POOLING_MODES, PRECISIONS
+from relvec.options import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, DEFAULT_RUNTIME, POOLING_MODES, PRECISIONS, RUNTIMES
 from relvec.data.base import DataFormatError, iter_json_values
 from relvec.files import iter_lines, short_repr
 from relvec.text import word_problem
@@ -62,31 +62,39 @@ def set_progress(on: bool) -> None:
     _PROGRESS["on"] = on
 
 
-def model_args(parser: argparse.ArgumentParser, multiple: bool = False) -> None:
+def model_args(parser: argparse.ArgumentParser, multiple: bool = False, batch_size: bool = True) -> None:
+    """``--model`` and the model options (:func:`model_options`)."""
     if multiple:
         parser.add_argument(
             "--model", action="append", help=MODEL_HELP + "; repeat to compare side by side (default: minilm)"
         )
     else:
         parser.add_argument("--model", default=DEFAULT_BACKBONE, help=MODEL_HELP)
+    model_options(parser, batch_size)
+
+
+def model_options(parser: argparse.ArgumentParser, batch_size: bool = True) -> None:
+    """The options every model command takes (read by :func:`load_model_from_args`, so they act wherever they are
+    offered): ``--template``, ``--pooling``, ``--precision``, ``--runtime``, and ``--batch-size`` where the command
+    passes it to ``encode``."""
     parser.add_argument("--template", default=None, help="template name (a-e) or custom; plain backbones only")
     parser.add_argument(
         "--pooling", default=None, choices=list(POOLING_MODES), help="token pooling (default: the model's own)"
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass")
+    if batch_size:
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="pairs per forward pass")
     parser.add_argument(
-        "--precision", default="auto", choices=list(PRECISIONS), help="auto: bf16 where the CPU has it natively"
+        "--precision",
+        default=DEFAULT_PRECISION,
+        choices=list(PRECISIONS),
+        help="the model's precision for every encode and score: auto is bf16 where the CPU has it natively "
+        "(a static model then scores in bf16 and rescores its shortlist in fp32)",
     )
-    runtime_arg(parser)
-
-
-def runtime_arg(parser: argparse.ArgumentParser) -> None:
-    """``--runtime``: PyTorch, or the model's export (Python: ``backend=``; ``--backend`` is the index's)."""
     parser.add_argument(
         "--runtime",
-        default="torch",
-        choices=["torch", "onnx", "openvino"],
-        help="run the model's export (relvec export) with ONNX Runtime or OpenVINO (Python: backend=)",
+        default=DEFAULT_RUNTIME,
+        choices=list(RUNTIMES),
+        help="run the model's export (relvec export) with ONNX Runtime or OpenVINO",
     )
 
 
@@ -104,10 +112,15 @@ def vocabulary_from_args(args: argparse.Namespace) -> list[str]:
 
 
 def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> Any:
+    """The model ``name`` (default ``--model``) with the command's model options (:func:`model_options`)."""
     from relvec.encoders.loading import load_model
 
-    runtime = getattr(args, "runtime", "torch")
-    return load_model(name or args.model, template=args.template, pooling=args.pooling, backend=runtime)
+    return load_model(name or args.model, **model_kwargs(args))
+
+
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The model options of :func:`model_options` as ``load_model`` keywords."""
+    return {"template": args.template, "pooling": args.pooling, "precision": args.precision, "runtime": args.runtime}
 
 
 def progress() -> bool:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any
 
-from relvec.cli.common import load_model_from_args, model_args, progress
-from relvec.encoders.exported import read_export_config
-from relvec.encoders.loading import load_model
+from relvec.cli.common import MODEL_HELP, load_model_from_args, model_args, model_options, progress
 from relvec.recipes import (
     DEFAULT_SELECT_ON,
     DEFAULT_WEIGHTS,
@@ -43,7 +39,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     hybrid.set_defaults(handler=cmd_hybrid)
 
     info = sub.add_parser("info", parents=[common], help="describe a model")
-    info.add_argument("model")
+    info.add_argument("model", help=MODEL_HELP)
+    model_options(info, batch_size=False)
     info.set_defaults(handler=cmd_info)
 
 
@@ -73,52 +70,10 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
-    if callable(getattr(model, "describe", None)):  # a model kind that describes itself
-        for key, value in {"model": args.model, **model.describe()}.items():
+    model = load_model_from_args(args)
+    for key, value in {"model": args.model, **model.describe()}.items():
+        if isinstance(value, dict):  # a relation encoder's training record
+            print(json.dumps(value, indent=2, ensure_ascii=False))
+        else:
             print(f"{key:<15} {value}")
-        return 0
-    if not hasattr(model, "backbone"):
-        static = getattr(model, "static", model)
-        rows: dict[str, Any] = {"model": args.model, "model_type": model.model_type}
-        if static is not model:  # hybrid
-            rows |= {"prompt_model": model.prompt.name_or_path, "weight": f"{model.weight:g}"}
-        rows |= {
-            "embedding_dim": model.embedding_dim,
-            "vectors": static.vectors.name or "-",
-            # a sentence encoder's word vectors know every term: there is no fixed vocabulary to count
-            "vocabulary": len(words) if (words := getattr(static.vectors, "words", None)) is not None else "open",
-        }
-        for key, value in rows.items():
-            print(f"{key:<15} {value}")
-        return 0
-    cfg = model.config
-    graph = getattr(model, "graph", None)
-    if graph is not None:  # an exported model: the graph runs, there are no PyTorch weights loaded
-        architecture, parameters = f"{graph.backend} graph {graph.name}", "-"
-    else:
-        architecture = type(model.backbone).__name__
-        parameters = f"{sum(p.numel() for p in model.backbone.parameters()) / 1e6:.1f}M"
-    rows = {
-        "model": args.model,
-        "backbone": cfg.backbone or "-",
-        "architecture": architecture,
-        "parameters": parameters,
-        "embedding_dim": model.embedding_dim,
-        "template": cfg.template,
-        "prompt": f"{cfg.prompt['method']} {cfg.prompt['shape']}" if cfg.prompt else "manual",
-        "pooling": cfg.pooling,
-        "max_length": cfg.max_length,
-        "format_version": cfg.format_version,
-        "relvec_version": cfg.relvec_version or "-",
-        "trained": "yes" if cfg.training else "no",
-    }
-    if Path(args.model).is_dir():
-        for name, export in read_export_config(args.model)["exports"].items():
-            agreement = f"min {export.get('cosine_min')} mean {export.get('cosine_mean')}"
-            rows[f"export {name}"] = f"cosine to torch fp32 {agreement}"
-    for key, value in rows.items():
-        print(f"{key:<15} {value}")
-    if cfg.training:
-        print(json.dumps(cfg.training, indent=2, ensure_ascii=False))
     return 0

@@ -9,6 +9,7 @@ from relvec.cli.common import (
     json_line,
     load_model_from_args,
     model_args,
+    model_kwargs,
     parse_pair_argument,
     progress,
     read_pairs_file,
@@ -16,7 +17,8 @@ from relvec.cli.common import (
     vocabulary_from_args,
 )
 from relvec.loading import load_named_model
-from relvec.search import BACKENDS, DATA_SOURCES, RelationIndex, dataset_pairs
+from relvec.options import DATA_SOURCES, DEFAULT_INDEX_BACKEND, INDEX_BACKENDS
+from relvec.search import RelationIndex, labelled_dataset_pairs
 from relvec.validation import split_list
 
 
@@ -33,22 +35,25 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--from-shards", default=None, help="Parquet shards of `relvec embed --engine ray` (no encoding)"
     )
     build.add_argument(
-        "--backend", default="auto", choices=list(BACKENDS), help="auto: exact < 50k pairs, HNSW < 1M, IVF-Flat above"
+        "--backend",
+        default=DEFAULT_INDEX_BACKEND,
+        choices=list(INDEX_BACKENDS),
+        help="index backend; auto: exact < 50k pairs, HNSW < 1M, IVF-Flat above",
     )
     build.add_argument("--output", required=True, help="index folder")
 
     query = actions.add_parser("query", parents=[common], help="the k most similar indexed pairs")
-    model_args(query)
+    model_args(query, batch_size=False)
     query.set_defaults(model=None)
     query.add_argument("pairs", nargs="+", help="query pairs as head:tail")
     query.add_argument("--index", required=True, help="index folder")
     query.add_argument("-k", type=int, default=10)
-    query.add_argument("--backend", default=None, choices=list(BACKENDS), help="override the saved backend")
+    query.add_argument("--backend", default=None, choices=list(INDEX_BACKENDS), help="override the saved index backend")
     query.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     mine = actions.add_parser(
         "mine", parents=[common], help="the pairs of a vocabulary that relate most like a seed (exact, every pair)"
     )
-    model_args(mine)
+    model_args(mine, batch_size=False)
     mine.add_argument("seed", help="the seed pair, head:tail")
     vocabulary_args(mine, 10_000)
     mine.add_argument("-k", type=int, default=20, help="pairs to return")
@@ -62,7 +67,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     seed = parse_pair_argument(args.seed)
     vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
-    found = mine_pairs(model, vocabulary, seed, k=args.k, precision=args.precision)  # auto: bf16 pass, exact shortlist
+    found = mine_pairs(model, vocabulary, seed, k=args.k)  # the model's precision (auto: bf16 pass, exact shortlist)
     if args.json:
         print(
             json_line(
@@ -87,15 +92,17 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
         print(f"indexed {len(index)} pairs ({index.backend}) in {args.output}", file=sys.stderr)
         return 0
     if args.action == "build":
-        pairs: list[tuple[str, str]] = []
-        if args.input:
-            pairs += read_pairs_file(args.input)
+        pairs: list[tuple[str, str]] = read_pairs_file(args.input) if args.input else []
+        labels = ["-"] * len(pairs)  # the data sets' pairs carry their relation (the explorer colours by it)
         if args.from_data:
-            pairs += dataset_pairs(args.data_dir, split_list(args.from_data))
+            found = labelled_dataset_pairs(args.data_dir, split_list(args.from_data))
+            pairs += list(found)
+            labels += list(found.values())
         if not pairs:
             raise ValueError("nothing to index: pass --input FILE and/or --from-data analogy,lexical,semeval")
         model = load_model_from_args(args)
-        index = RelationIndex.build(model, pairs, args.backend, args.batch_size, show_progress_bar=progress())
+        kept = labels if args.from_data else None
+        index = RelationIndex.build(model, pairs, args.backend, args.batch_size, show_progress_bar=progress(), labels=kept)
         index.save(args.output)
         print(f"indexed {len(index)} pairs in {args.output}", file=sys.stderr)
         return 0
@@ -104,7 +111,7 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
     if args.model:
         model = load_model_from_args(args)
     else:  # the model the index names, from this machine only
-        model = load_named_model(index.identity, args.index, template=args.template, pooling=args.pooling)
+        model = load_named_model(index.identity, args.index, **model_kwargs(args))
     results = index.query(model, queries, k=args.k)
     for query, found in zip(queries, results, strict=True):
         if args.json:

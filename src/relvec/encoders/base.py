@@ -22,10 +22,12 @@ class PairEncoder(Protocol):
     """The interface of every model kind (prompt encoder, static offset, hybrid).
 
     ``encode`` takes one pair (1-D result) or a sequence of pairs (2-D float32 in input order), returns
-    numpy (a tensor with ``convert_to_tensor``), and validates its input with :func:`validate_pairs`.
+    numpy (a tensor with ``convert_to_tensor``), and validates its input with :func:`validate_pairs`; its
+    ``precision=None`` means the model's own :attr:`precision`. ``describe()`` is what ``relvec info`` shows.
     """
 
     name_or_path: str
+    precision: str  # the default of ``encode`` ("auto", "fp32", "bf16"; relvec.options.PRECISIONS)
 
     @property
     def embedding_dim(self) -> int: ...
@@ -37,8 +39,10 @@ class PairEncoder(Protocol):
         normalize: bool = False,
         convert_to_tensor: bool = False,
         show_progress_bar: bool | None = None,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> np.ndarray | torch.Tensor: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
     def save_pretrained(self, directory: str | Path) -> Path: ...
 

@@ -53,7 +53,7 @@ def hybrid_card(model: Any, directory: Path) -> str:
     description = (
         "A relvec **hybrid** relation embedding: a prompt-based relation embedding "
         f"(`{getattr(model.prompt, 'name_or_path', '')}`{', both directions' if model.bidirectional else ''}) "
-        f"joined with the word-vector offset of `{model.static.vectors.name}`, mixed with weight {model.weight:g} "
+        f"joined with the word-vector offset of `{model.offset.vectors.name}`, mixed with weight {model.weight:g} "
         f"({model.embedding_dim} dimensions in all). Its parts live in its subfolders."
     )
     usage = "\n".join(

@@ -19,8 +19,9 @@ import torch
 
 from relvec.extras import require
 from relvec.files import FileFormatError, inside, read_json
+from relvec.options import RUNTIMES
 
-BACKENDS = ("torch", "onnx", "openvino")
+BACKENDS = RUNTIMES  # the runtimes a relation encoder runs on (its earlier name)
 EXPORT_CONFIG = "relvec_export.json"
 EXPORT_FORMAT_VERSION = 1
 ONNX_FILE = "onnx/model.onnx"
@@ -36,8 +37,8 @@ _TORCH_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.i
 
 
 def check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {backend!r}")
     return backend
 
 

@@ -27,55 +27,59 @@ from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, FORMAT_VERSION, read_typed_config
 from relvec.encoders.base import validate_pairs
 from relvec.encoders.card_text import hybrid_card
+from relvec.encoders.layout import Layout, mixing_factors
+from relvec.encoders.offset import OffsetEncoder, read_offset_config
 from relvec.encoders.prompt import RelationEncoder
-from relvec.encoders.static import StaticOffsetEncoder, read_static_config
 from relvec.files import read_safetensors, save_into, write_json
+from relvec.precision import check_precision
 from relvec.version import __version__
 
 HYBRID_MODEL_TYPE = "hybrid"
 _PROMPT_DIR = "prompt"
-_STATIC_DIR = "static"
+_STATIC_DIR = "static"  # the offset part's folder (its on-disk name, kept for saved folders)
 _PROJECTION_FILE = "projection.safetensors"
 
 
-def mixing_factors(weight: float) -> tuple[float, float]:
-    """(prompt factor, offset factor) for a weight in [0, ∞]; their squares sum to 1."""
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or math.isnan(weight) or weight < 0:
-        raise ValueError(f"hybrid weight must be a number >= 0 (inf allowed), got {weight!r}")
-    if math.isinf(weight):
-        return 0.0, 1.0
-    scale = math.sqrt(1.0 + weight * weight)
-    return 1.0 / scale, weight / scale
-
-
 class HybridEncoder:
-    """A prompt encoder and a static-offset encoder, concatenated with a weight (see module docstring)."""
+    """A prompt encoder and an offset encoder, concatenated with a weight (see module docstring)."""
 
     model_type = HYBRID_MODEL_TYPE
 
     def __init__(
         self,
         prompt: Any,
-        static: Any,
+        offset: Any,
         weight: float = 1.0,
         name_or_path: str = "",
         bidirectional: bool = False,
         projection: torch.Tensor | None = None,
+        precision: str = "auto",
     ) -> None:
-        """``prompt``: any pair encoder (usually a RelationEncoder); ``static``: a StaticOffsetEncoder
-        (or anything with its interface, such as an EmbeddingCache around one); ``projection``: a learned
-        (D_out, D) matrix applied to the joined vector (module docstring)."""
+        """``prompt``: any pair encoder (usually a RelationEncoder); ``offset``: an
+        :class:`~relvec.encoders.offset.OffsetEncoder` (or anything with its interface, such as an EmbeddingCache
+        around one); ``projection``: a learned (D_out, D) matrix applied to the joined vector (module docstring);
+        ``precision``: the default of :meth:`encode` (passed to the prompt part)."""
         mixing_factors(weight)  # validates
         if not isinstance(bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {bidirectional!r}")
         self.projection: torch.Tensor | None = None
         self.prompt = prompt
-        self.static = static
+        self.offset = offset
         self.weight = float(weight)
         self.bidirectional = bidirectional
+        self.precision = check_precision(precision)
         self.name_or_path = name_or_path or f"hybrid:{getattr(prompt, 'name_or_path', '')}@{weight:g}"
         if projection is not None:
             self.set_projection(projection)
+
+    @property
+    def static(self) -> Any:
+        """The offset part under its earlier name."""
+        return self.offset
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(int(self.prompt.embedding_dim), int(self.offset.embedding_dim), self.bidirectional, self.weight)
 
     def set_projection(self, projection: torch.Tensor | None) -> None:
         """Install (or with None remove) a learned (D_out, D) projection of the joined vector."""
@@ -90,12 +94,12 @@ class HybridEncoder:
 
     @property
     def prompt_dim(self) -> int:
-        return int(self.prompt.embedding_dim) * (2 if self.bidirectional else 1)
+        return self.layout.prompt_width
 
     @property
     def joined_dim(self) -> int:
         """Dimension of [prompt ; offset], before any projection."""
-        return self.prompt_dim + int(self.static.embedding_dim)
+        return self.layout.dim
 
     @property
     def embedding_dim(self) -> int:
@@ -108,7 +112,9 @@ class HybridEncoder:
     def with_weight(self, weight: float) -> HybridEncoder:
         """The same components with another weight (shares the loaded models; a projection, learned for this
         weight, is not carried over)."""
-        return HybridEncoder(self.prompt, self.static, weight, bidirectional=self.bidirectional)
+        return HybridEncoder(
+            self.prompt, self.offset, weight, bidirectional=self.bidirectional, precision=self.precision
+        )
 
     def encode(
         self,
@@ -117,45 +123,56 @@ class HybridEncoder:
         normalize: bool = False,
         convert_to_tensor: bool = False,
         show_progress_bar: bool | None = None,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> np.ndarray | torch.Tensor:
-        """Unit hybrid vectors (float32, input order); ``normalize`` re-normalises pairs with a zero part."""
+        """Unit hybrid vectors (float32, input order); ``normalize`` re-normalises pairs with a zero part;
+        ``precision`` (default: the model's) is the prompt part's."""
         checked, single = validate_pairs(pairs)
-        a, b = mixing_factors(self.weight)
-        parts = []
-        if a > 0:
-            parts.append(a * self._prompt_part(checked, batch_size, show_progress_bar, precision))
-        else:
-            parts.append(np.zeros((len(checked), self.prompt_dim), dtype=np.float32))
-        parts.append(b * np.asarray(self.static.encode(checked, normalize=True), dtype=np.float32))
-        out = np.hstack(parts).astype(np.float32)
+        layout = self.layout
+        out = torch.zeros((len(checked), layout.dim), dtype=torch.float32)
+        if layout.factors()[0] > 0:
+            todo = [*checked, *((b, a) for a, b in checked)] if self.bidirectional else checked
+            vectors = self.prompt.encode(
+                todo,
+                batch_size=batch_size,
+                normalize=True,
+                show_progress_bar=show_progress_bar,
+                precision=precision or self.precision,
+            )
+            vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+            layout.write(out, "forward", vectors[: len(checked)])
+            if self.bidirectional:
+                layout.write(out, "reversed", vectors[len(checked) :])
+        offsets = np.asarray(self.offset.encode(checked, normalize=True), dtype=np.float32)
+        layout.write(out, "offset", torch.from_numpy(offsets))
+        result_matrix = out.numpy()
         if self.projection is not None:
-            out = out @ self.projection.numpy().T
+            result_matrix = result_matrix @ self.projection.numpy().T
         if normalize or self.projection is not None:  # a projected vector is always re-normalised
-            norms = np.linalg.norm(out, axis=1, keepdims=True)
-            out = out / np.where(norms == 0, 1.0, norms)
-        result = out[0] if single else out
+            norms = np.linalg.norm(result_matrix, axis=1, keepdims=True)
+            result_matrix = result_matrix / np.where(norms == 0, 1.0, norms)
+        result = result_matrix[0] if single else result_matrix
         return torch.from_numpy(result) if convert_to_tensor else result
 
-    def _prompt_part(
-        self, pairs: list[tuple[str, str]], batch_size: int, show_progress_bar: bool | None, precision: str
-    ) -> np.ndarray:
-        """Unit prompt embeddings; bidirectional: [p̂(a, b) ; p̂(b, a)] / √2 (one encode call for both)."""
-        todo = [*pairs, *((b, a) for a, b in pairs)] if self.bidirectional else pairs
-        vectors = self.prompt.encode(
-            todo, batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar, precision=precision
-        )
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if not self.bidirectional:
-            return vectors
-        return np.hstack([vectors[: len(pairs)], vectors[len(pairs) :]]) / np.float32(math.sqrt(2.0))
+    def describe(self) -> dict[str, Any]:
+        """What ``relvec info`` shows."""
+        return {
+            "model_type": self.model_type,
+            "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
+            "offset_vectors": str(getattr(self.offset.vectors, "name", "")) or "-",
+            "weight": f"{self.weight:g}",
+            "bidirectional": self.bidirectional,
+            "projection": "-" if self.projection is None else f"{tuple(self.projection.shape)}",
+            "embedding_dim": self.embedding_dim,
+            "precision": self.precision,
+        }
 
     def coverage(self, pairs: Any) -> dict[str, Any]:
-        return self.static.coverage(pairs)
+        return self.offset.coverage(pairs)
 
     def word_vectors(self) -> Any:
         """The word vectors of this model: its offset part's."""
-        return self.static.word_vectors()
+        return self.offset.word_vectors()
 
     # ------------------------------------------------------------------ persistence
     def save_pretrained(self, directory: str | Path, prompt_path: str | None = None) -> Path:
@@ -175,7 +192,7 @@ class HybridEncoder:
             "prompt": prompt_path or _PROMPT_DIR,
             "static": _STATIC_DIR,
             "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
-            "static_vectors": self.static.vectors.name,
+            "static_vectors": self.offset.vectors.name,
             "relvec_version": __version__,
         }
         if self.projection is not None:
@@ -186,7 +203,7 @@ class HybridEncoder:
                 save_file({"projection": self.projection}, str(staging / _PROJECTION_FILE))
             if prompt_path is None:
                 self.prompt.save_pretrained(staging / _PROMPT_DIR)
-            self.static.save_pretrained(staging / _STATIC_DIR)
+            self.offset.save_pretrained(staging / _STATIC_DIR)
             write_json(staging / CONFIG_NAME, config)
             write_card(staging, directory, hybrid_card(self, directory))
 
@@ -204,11 +221,11 @@ class HybridEncoder:
             if not part.is_dir():  # a side file names folders, never a hub id to download
                 raise ValueError(f"{directory / CONFIG_NAME}: its {key} part {part} is not a folder")
             parts[key] = part
-        if read_static_config(parts["prompt"]) is not None:  # an offset model as the "prompt" part
-            prompt: Any = StaticOffsetEncoder.from_pretrained(parts["prompt"])
+        if read_offset_config(parts["prompt"]) is not None:  # an offset model as the "prompt" part
+            prompt: Any = OffsetEncoder.from_pretrained(parts["prompt"])
         else:
             prompt = RelationEncoder.from_pretrained(parts["prompt"], **prompt_kwargs)
-        static = StaticOffsetEncoder.from_pretrained(parts["static"])
+        offset = OffsetEncoder.from_pretrained(parts["static"])
         chosen = float(config.get("weight", 1.0)) if weight is None else weight
         bidirectional = bool(config.get("bidirectional", False))  # absent in older hybrid folders
         projection = None
@@ -216,7 +233,7 @@ class HybridEncoder:
             if weight is not None:
                 raise ValueError(f"{directory} has a projection learned for its own weight; it takes no other")
             projection = read_safetensors(directory / str(config["projection"]))["projection"]
-        return cls(prompt, static, chosen, str(directory), bidirectional=bidirectional, projection=projection)
+        return cls(prompt, offset, chosen, str(directory), bidirectional=bidirectional, projection=projection)
 
 
 def read_hybrid_config(folder: str | Path) -> dict[str, Any] | None:

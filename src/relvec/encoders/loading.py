@@ -9,58 +9,94 @@ from typing import Any
 import numpy as np
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.encoders.exported import check_backend
-from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
-from relvec.encoders.prompt import RelationEncoder
-from relvec.encoders.static import GLOVE_NAME, StaticOffsetEncoder, read_static_config
-from relvec.encoders.static_relation import StaticRelationEncoder, read_static_relation_config
+from relvec.config import read_typed_config
 from relvec.files import short_repr
+from relvec.options import DEFAULT_PRECISION, DEFAULT_RUNTIME, RUNTIMES, check_choice
+from relvec.precision import check_precision
 
 # Pairs whose embeddings fingerprint a model (used to check that an index matches its model).
 PROBE_PAIRS = (("paris", "france"), ("baker", "bread"), ("puppy", "dog"), ("hot", "cold"))
+GLOVE = "glove-6b-50d"  # the offset baseline's default vectors (relvec.encoders.offset.GLOVE_NAME)
 
 
 def load_model(
-    spec: str | Path, *, template: str | None = None, pooling: str | None = None, backend: str = "torch", **kwargs: Any
+    spec: str | Path,
+    *,
+    template: str | None = None,
+    pooling: str | None = None,
+    precision: str = DEFAULT_PRECISION,
+    runtime: str = DEFAULT_RUNTIME,
+    backend: str | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Load a model from a spec.
 
-    - ``offset`` / ``offset:PATH``: the static offset baseline (GloVe 6B 50d, or a saved static folder);
+    - ``offset`` / ``offset:PATH``: the offset baseline (GloVe 6B 50d, or a saved offset folder);
       ``offset:encoder:BACKBONE``: offsets of a sentence encoder's word vectors (:mod:`relvec.encoders.word_vectors`);
     - ``vanilla`` / ``vanilla:BACKBONE``: an untuned backbone with a template (the paper's no-fine-tuning row);
     - ``hybrid:MODEL[@WEIGHT]``: MODEL's embedding joined with the GloVe offset (weight 1 by default),
       see :mod:`relvec.encoders.hybrid`;
     - anything else: :meth:`RelationEncoder.from_pretrained` (relvec folder, backbone folder, alias, hub id),
-      or a saved static-offset or hybrid folder; ``HYBRID_FOLDER@WEIGHT`` reads a saved hybrid at another weight.
+      or a saved offset, hybrid or static relation folder; ``HYBRID_FOLDER@WEIGHT`` reads a saved hybrid at another
+      weight.
 
-    ``backend`` ("torch", "onnx", "openvino") runs a relation encoder, or a hybrid's prompt part, from its
-    export (``relvec export``); static models are numpy and take only "torch".
+    ``precision`` ("auto", "fp32", "bf16") becomes the model's default: every later ``encode()`` (and completion,
+    mining, search, serving) honours it. ``runtime`` ("torch", "onnx", "openvino"; ``backend`` is its earlier name)
+    runs a relation encoder, or a hybrid's prompt part, from its export (``relvec export``); static models are numpy
+    and take only "torch". Each model kind's module is imported only when that kind is asked for.
     """
-    text = str(spec)
-    if check_backend(backend) != "torch":
-        kwargs["backend"] = backend
+    runtime = check_choice("runtime", backend or runtime, RUNTIMES)
+    check_precision(precision)
+    if runtime != "torch":
+        kwargs["backend"] = runtime
+    model = _load(str(spec), template, pooling, **kwargs)
+    model.precision = precision
+    return model
+
+
+def _load(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
     if Path(text).is_dir():  # a folder that exists wins over every spec syntax (``offset:``, ``@WEIGHT``)
         return _load_folder(text, template, pooling, **kwargs)
     kind, _, rest = text.partition(":")
     if kind == "offset":
+        from relvec.encoders.offset import OffsetEncoder
+
         _no_prompt_options("offset", template, pooling, kwargs.get("backend"))
-        return StaticOffsetEncoder.from_pretrained(rest or GLOVE_NAME, bool(kwargs.get("local_files_only")))
+        return OffsetEncoder.from_pretrained(rest or GLOVE, bool(kwargs.get("local_files_only")))
     if kind == "vanilla":
+        from relvec.encoders.prompt import RelationEncoder
+
         model = RelationEncoder.from_pretrained(rest or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
         if model.config.training:
             raise ValueError(f"{text}: vanilla means an untuned backbone, but {rest} is a fine-tuned relvec model")
         model.name_or_path = text
         return model
     if kind == "hybrid":
+        from relvec.encoders.hybrid import HybridEncoder
+        from relvec.encoders.offset import OffsetEncoder
+
         inner, weight = _split_weight(rest)
-        prompt = load_model(inner or DEFAULT_BACKBONE, template=template, pooling=pooling, **kwargs)
-        return HybridEncoder(prompt, StaticOffsetEncoder.from_pretrained(GLOVE_NAME), weight, name_or_path=text)
+        prompt = _load(inner or DEFAULT_BACKBONE, template, pooling, **kwargs)
+        return HybridEncoder(prompt, OffsetEncoder.from_pretrained(GLOVE), weight, name_or_path=text)
     folder, weight = _split_weight(text)
-    if folder != text and Path(folder).is_dir() and read_hybrid_config(folder) is not None:
+    if folder != text and Path(folder).is_dir() and _kind_of(folder) == "hybrid":
+        from relvec.encoders.hybrid import HybridEncoder
+
         model = HybridEncoder.from_pretrained(folder, weight, template=template, pooling=pooling, **kwargs)
         model.name_or_path = text
         return model
+    from relvec.encoders.prompt import RelationEncoder
+
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+
+
+def _kind_of(folder: str | Path) -> str | None:
+    """The model type a folder's side file names (None: no side file of a relvec kind; a relation encoder's
+    side file has none)."""
+    for kind in ("static_relation", "static_offset", "hybrid"):
+        if read_typed_config(folder, kind) is not None:
+            return kind
+    return None
 
 
 def _split_weight(text: str) -> tuple[str, float]:
@@ -76,20 +112,29 @@ def _split_weight(text: str) -> tuple[str, float]:
 
 def _no_prompt_options(name: str, template: str | None, pooling: str | None, backend: str | None = None) -> None:
     if template is not None or pooling is not None:
-        raise ValueError(f"{name} is a static-offset model: --template / --pooling do not apply")
+        raise ValueError(f"{name} is a word-vector model (offset or static relation): --template / --pooling do not apply")
     if backend not in (None, "torch"):
         raise ValueError(f"{name} is a static model (numpy): --runtime {backend} does not apply")
 
 
 def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
-    if read_static_relation_config(text) is not None:
+    kind = _kind_of(text)
+    if kind == "static_relation":
+        from relvec.encoders.static_relation import StaticRelationEncoder
+
         _no_prompt_options(text, template, pooling, kwargs.get("backend"))
         return StaticRelationEncoder.from_pretrained(text)
-    if read_static_config(text) is not None:
+    if kind == "static_offset":
+        from relvec.encoders.offset import OffsetEncoder
+
         _no_prompt_options(text, template, pooling, kwargs.get("backend"))
-        return StaticOffsetEncoder.from_pretrained(text)
-    if read_hybrid_config(text) is not None:
+        return OffsetEncoder.from_pretrained(text)
+    if kind == "hybrid":
+        from relvec.encoders.hybrid import HybridEncoder
+
         return HybridEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
+    from relvec.encoders.prompt import RelationEncoder
+
     return RelationEncoder.from_pretrained(text, template=template, pooling=pooling, **kwargs)
 
 

@@ -20,7 +20,7 @@ from relvec.cards import write_card
 from relvec.config import CONFIG_NAME, RelvecConfig
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.card_text import relation_encoder_card
-from relvec.encoders.exported import ExportedGraph, check_backend, export_file, exported_only
+from relvec.encoders.exported import ExportedGraph, check_backend, export_file, exported_only, read_export_config
 from relvec.encoders.prompt_config import (
     check_max_length,
     check_tokenizer_files,
@@ -87,6 +87,7 @@ class RelationEncoder(nn.Module):
         self.prompt_encoder = prompt_encoder
         self._truncation_warned = False
         self.name_or_path = self.config.backbone
+        self.precision = "auto"  # the default of encode (load_model(..., precision=) sets it)
         if backbone is None:
             return
         check_max_length(self.config.max_length, backbone)
@@ -401,16 +402,17 @@ class RelationEncoder(nn.Module):
         normalize: bool = False,
         convert_to_tensor: bool = False,
         show_progress_bar: bool | None = None,
-        precision: str = "auto",
+        precision: str | None = None,
     ) -> np.ndarray | torch.Tensor:
-        """Embed one pair (1-D result) or a sequence of pairs (2-D float32, input order).
+        """Embed one pair (1-D result) or a sequence of pairs (2-D float32, input order); ``precision`` (default:
+        the model's, :attr:`precision`) "auto" is bf16 where the CPU has it natively.
 
         A pair repeated in ``pairs`` is encoded once (a bidirectional hybrid asks for (a, b) and (b, a) of
         every pair, classification for both directions of each: together each direction twice)."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         checked, single = validate_pairs(pairs)
-        resolved = resolve_precision(precision, self.device)
+        resolved = resolve_precision(precision or self.precision, self.device)
         resolved = "fp32" if self.graph is not None else resolved  # an export runs at its own precision
         unique = list(dict.fromkeys(checked))
         features = self.tokenize(unique)
@@ -434,6 +436,38 @@ class RelationEncoder(nn.Module):
             out = torch.nn.functional.normalize(out, dim=-1)
         result = out[0] if single else out
         return result if convert_to_tensor else result.numpy()
+
+
+    def describe(self) -> dict[str, Any]:
+        """What ``relvec info`` shows (with the folder's exports and their agreement with PyTorch)."""
+        cfg = self.config
+        if self.graph is not None:  # an exported model: the graph runs, there are no PyTorch weights loaded
+            architecture, parameters = f"{self.graph.backend} graph {self.graph.name}", "-"
+        else:
+            architecture = type(self.backbone).__name__
+            parameters = f"{sum(p.numel() for p in self.backbone.parameters()) / 1e6:.1f}M"
+        rows: dict[str, Any] = {
+            "model_type": "relation_encoder",
+            "backbone": cfg.backbone or "-",
+            "architecture": architecture,
+            "parameters": parameters,
+            "embedding_dim": self.embedding_dim,
+            "template": cfg.template,
+            "prompt": f"{cfg.prompt['method']} {cfg.prompt['shape']}" if cfg.prompt else "manual",
+            "pooling": cfg.pooling,
+            "max_length": cfg.max_length,
+            "precision": self.precision,
+            "format_version": cfg.format_version,
+            "relvec_version": cfg.relvec_version or "-",
+            "trained": "yes" if cfg.training else "no",
+        }
+        if Path(self.name_or_path).is_dir():
+            for name, export in read_export_config(self.name_or_path)["exports"].items():
+                agreement = f"min {export.get('cosine_min')} mean {export.get('cosine_mean')}"
+                rows[f"export {name}"] = f"cosine to torch fp32 {agreement}"
+        if cfg.training:
+            rows["training"] = cfg.training
+        return rows
 
 
 def _given(**options: Any) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 A sentence encoder such as all-mpnet-base-v2 embeds a single word (or a phrase) as well as a
 sentence: its vector is the mean of the token states over the whole input, special tokens
 included (the sentence-transformers pooling of the all-*-v2 models), normalised to unit length.
-These vectors have the :class:`relvec.encoders.static.WordVectors` interface, so
-:class:`relvec.encoders.static.StaticOffsetEncoder` turns them into offsets. Unlike a fixed vocabulary
+These vectors have the :class:`relvec.encoders.offset.WordVectors` interface, so
+:class:`relvec.encoders.offset.OffsetEncoder` turns them into offsets. Unlike a fixed vocabulary
 they know every term, multi-word ones included.
 """
 

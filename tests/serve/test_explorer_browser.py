@@ -50,7 +50,7 @@ def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tm
     index = RelationIndex.build(tiny_encoder, INDEXED)
     expected = index.query(tiny_encoder, [("wasn", "aware")], k=3)[0]
     wait = WebDriverWait(browser, 20)
-    with running_server(create_app(tiny_encoder, index=index)) as url:
+    with running_server(create_app(tiny_encoder, index=index, completion=False)) as url:
         browser.get(url + "/")
         wait.until(ec.text_to_be_present_in_element((By.ID, "model"), "index of 5 pairs"))
         # nearest relations: the page shows the index's own top neighbour first

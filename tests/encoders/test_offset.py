@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from relvec.encoders.static import StaticOffsetEncoder, WordVectors
+from relvec.encoders.offset import OffsetEncoder, WordVectors
 from relvec.loading import load_model
 
 WORDS = ["king", "queen", "man", "woman", "ice", "cream", "new", "york"]
@@ -26,7 +26,7 @@ def test_lookup_forms(vectors):
 
 
 def test_offset_is_normalised_difference_and_oov_is_zero(vectors):
-    model = StaticOffsetEncoder(vectors)
+    model = OffsetEncoder(vectors)
     out = model.encode([("man", "king"), ("king", "man"), ("man", "unicorn"), ("king", "King"), ("1", "2")])
     diff = vectors.matrix[0].astype(np.float64) - vectors.matrix[2]
     np.testing.assert_allclose(out[0], diff / np.linalg.norm(diff), rtol=1e-5)
@@ -42,17 +42,17 @@ def test_offset_is_normalised_difference_and_oov_is_zero(vectors):
 
 
 def test_save_load_round_trip(vectors, tmp_path):
-    model = StaticOffsetEncoder(vectors)
+    model = OffsetEncoder(vectors)
     model.save_pretrained(tmp_path / "static")
-    for loaded in (StaticOffsetEncoder.from_pretrained(tmp_path / "static"), load_model(str(tmp_path / "static"))):
-        assert isinstance(loaded, StaticOffsetEncoder)
+    for loaded in (OffsetEncoder.from_pretrained(tmp_path / "static"), load_model(str(tmp_path / "static"))):
+        assert isinstance(loaded, OffsetEncoder)
         pairs = [("man", "king"), ("woman", "queen"), ("new york", "ice cream")]
         np.testing.assert_array_equal(loaded.encode(pairs), model.encode(pairs))
-    assert isinstance(load_model(f"offset:{tmp_path / 'static'}"), StaticOffsetEncoder)
-    with pytest.raises(ValueError, match="static-offset model"):
+    assert isinstance(load_model(f"offset:{tmp_path / 'static'}"), OffsetEncoder)
+    with pytest.raises(ValueError, match="word-vector model"):
         load_model("offset:" + str(tmp_path / "static"), template="a")
-    with pytest.raises(ValueError, match="not a static-offset folder"):
-        StaticOffsetEncoder.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="not an offset-model folder"):
+        OffsetEncoder.from_pretrained(tmp_path)
 
 
 def test_vanilla_refuses_a_trained_folder(tiny_encoder, tiny_dir, tmp_path):
@@ -75,7 +75,7 @@ def test_glove_offsets_solve_a_classic_analogy():
 def test_newer_static_folder_is_a_clear_error(vectors, tmp_path):
     import json
 
-    folder = StaticOffsetEncoder(vectors).save_pretrained(tmp_path / "static")
+    folder = OffsetEncoder(vectors).save_pretrained(tmp_path / "static")
     config = json.loads((folder / "relvec_config.json").read_text())
     (folder / "relvec_config.json").write_text(json.dumps({**config, "format_version": 99}))
     with pytest.raises(ValueError, match="upgrade relvec"):
@@ -85,7 +85,7 @@ def test_newer_static_folder_is_a_clear_error(vectors, tmp_path):
 def test_every_model_kind_follows_the_pair_encoder_protocol(tiny_encoder):
     from relvec.encoders import HybridEncoder, PairEncoder, RelationEncoder
 
-    static = StaticOffsetEncoder(WordVectors(["a", "b"], np.eye(2, dtype=np.float32)))
+    static = OffsetEncoder(WordVectors(["a", "b"], np.eye(2, dtype=np.float32)))
     for model in (tiny_encoder, static, HybridEncoder(tiny_encoder, static)):
         assert isinstance(model, PairEncoder), type(model).__name__
         assert model.encode([("a", "b")]).shape == (1, model.embedding_dim)
