@@ -8,6 +8,7 @@ import os
 import string
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -191,3 +192,15 @@ def running_server(app, timeout: float = 20.0):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def assert_same_top(found, truth, k, atol=1e-5):
+    """Tie-aware check of a top-k answer: ``found`` is [(item, score)] best first, ``truth`` maps every candidate
+    to its true score. The scores must be the true top k (within ``atol``) and each item must carry its own true
+    score; items whose scores tie (within ``atol``) may come in any order, as CPUs order exact ties differently."""
+    items = [item for item, _ in found]
+    assert len(items) == len(set(items)) == min(k, len(truth)), items
+    best = sorted(truth.values(), reverse=True)[:k]
+    np.testing.assert_allclose([score for _, score in found], best, atol=atol)
+    for item, score in found:
+        assert abs(truth[item] - score) <= atol, (item, score, truth[item])

@@ -19,8 +19,8 @@ from relvec.completion import VocabularyVectors
 from relvec.data import LexicalExample
 from relvec.encoders.hybrid import HybridEncoder
 from relvec.encoders.loading import load_model
-from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.offset import OffsetEncoder, WordVectors
+from relvec.encoders.prompt import RelationEncoder
 from relvec.files import FileFormatError, portable_paths, save_into, verify_manifest, write_dir, write_manifest
 from relvec.hub import push_to_hub, pushable_files
 from relvec.search import RelationIndex

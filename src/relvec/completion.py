@@ -34,9 +34,9 @@ import torch
 from relvec.encoders.base import Pair
 from relvec.encoders.offset import WordVectors
 from relvec.encoders.pair_scoring import require_row_scorer, rescored_top, top_indices
-from relvec.options import COMPLETION_METHODS
 from relvec.encoders.word_vectors import EncoderWordVectors
 from relvec.files import FileFormatError, iter_lines, read_json, short_repr, write_file, write_json
+from relvec.options import COMPLETION_METHODS
 from relvec.precision import compute_dtype
 
 METHODS = COMPLETION_METHODS

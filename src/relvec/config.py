@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from relvec.files import read_json, write_json
-from relvec.options import DEFAULT_POOLING, POOLING_MODES, PRECISIONS
+from relvec.options import DEFAULT_POOLING, POOLING_MODES
 from relvec.prompts import DEFAULT_TEMPLATE, PromptShape, resolve_template
-
 
 CONFIG_NAME = "relvec_config.json"
 FORMAT_VERSION = 1

@@ -40,8 +40,8 @@ from relvec.encoders.hybrid import read_hybrid_config
 from relvec.encoders.prompt import RelationEncoder
 from relvec.extras import require
 from relvec.files import save_into
-from relvec.pooling import pool
 from relvec.options import EXPORT_FORMATS, QUANTIZATIONS
+from relvec.pooling import pool
 from relvec.version import __version__
 
 FORMATS = EXPORT_FORMATS

@@ -25,8 +25,8 @@ from relvec.data import (
     validation_questions,
 )
 from relvec.encoders.hybrid import HybridEncoder, read_hybrid_config
-from relvec.encoders.prompt import RelationEncoder
 from relvec.encoders.offset import OffsetEncoder
+from relvec.encoders.prompt import RelationEncoder
 from relvec.evaluation.analogy import AnalogyEvaluator, semeval_valid_evaluator
 from relvec.evaluation.base import Evaluator
 from relvec.evaluation.cache import EmbeddingCache

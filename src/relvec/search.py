@@ -14,7 +14,6 @@ import numpy as np
 from relvec.bulk import read_shards
 from relvec.data import (
     ANALOGY_DATASETS,
-    data_dir as resolve_data_dir,
     LEXICAL_DATASETS,
     analogy_path,
     iter_json_values,
@@ -22,6 +21,9 @@ from relvec.data import (
     load_analogy,
     load_lexical_relation,
     load_relation_similarity,
+)
+from relvec.data import (
+    data_dir as resolve_data_dir,
 )
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.loading import localize, model_identity, reference_for, same_model

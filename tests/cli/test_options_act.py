@@ -53,9 +53,9 @@ def _reads(function: ast.FunctionDef) -> tuple[set[str], set[str]]:
             reads.add(node.attr)
         if isinstance(node, ast.Call):
             target = node.func
-            if isinstance(target, ast.Name) and target.id == "values_given" and len(node.args) == 2:
-                if isinstance(node.args[1], ast.Name):  # every field of that argument dataclass is read
-                    reads |= _dataclass_fields(node.args[1].id)
+            given = isinstance(target, ast.Name) and target.id == "values_given" and len(node.args) == 2
+            if given and isinstance(node.args[1], ast.Name):  # every field of that argument dataclass is read
+                reads |= _dataclass_fields(node.args[1].id)
             if isinstance(target, ast.Name) and target.id == "getattr" and len(node.args) >= 2:
                 first, name = node.args[0], node.args[1]
                 if isinstance(first, ast.Name) and first.id == "args" and isinstance(name, ast.Constant):

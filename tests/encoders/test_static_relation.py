@@ -15,7 +15,7 @@ from relvec.encoders.static_relation import NETWORK_FILE, TABLE_FILE, StaticRela
 from relvec.files import FileFormatError
 from relvec.loading import load_model
 
-from conftest import WordOffsetEncoder
+from conftest import WordOffsetEncoder, assert_same_top
 
 VOCAB = "cat kitten dog puppy sun planet animal part thing car road paris france tokyo japan".split()  # noqa: SIM905
 
@@ -64,7 +64,7 @@ def test_encode_keeps_input_order_and_handles_out_of_vocabulary_words(student):
     together = student.encode(pairs)
     alone = np.stack([student.encode(p) for p in pairs])
     np.testing.assert_allclose(together, alone, atol=1e-6)
-    assert "zebra" not in student.index and np.isfinite(together[1]).all()
+    assert "zebra" not in student.word_table.index and np.isfinite(together[1]).all()
     assert torch.is_tensor(student.encode(pairs, convert_to_tensor=True))
     # new words met one request at a time extend the precomputed parts: the same scores as all at once
     query = student.encode(("cat", "kitten"), normalize=True)
@@ -170,9 +170,7 @@ def test_exhaustive_completion_equals_brute_force(bidirectional, weight, hidden)
     query = model.encode(("w1", "w2"), precision="fp32")
     others = [w for w in words if w not in ("w1", "w2", "w3")]
     brute = model.encode([("w3", d) for d in others], precision="fp32") @ query
-    expected = [others[i] for i in np.argsort(-brute, kind="stable")[:5]]
-    assert [c.word for c in found] == expected
-    np.testing.assert_allclose([c.score for c in found], np.sort(brute)[::-1][:5], atol=1e-5)
+    assert_same_top([(c.word, c.score) for c in found], dict(zip(others, brute, strict=True)), 5)
     with pytest.raises(ValueError, match="static relation model"):
         AnalogyCompleter(WordOffsetEncoder(), words, exhaustive=True)
 
@@ -185,9 +183,7 @@ def test_mining_equals_brute_force_over_every_ordered_pair(bidirectional, weight
     found = mine_pairs(model, words, ("w1", "w2"), k=7, block=3)
     pairs = [(a, b) for a in words for b in words if a != b and (a, b) not in (("w1", "w2"), ("w2", "w1"))]
     scores = model.encode(pairs, precision="fp32") @ model.encode(("w1", "w2"), precision="fp32")
-    order = np.argsort(-scores, kind="stable")[:7]
-    assert [m.pair for m in found] == [pairs[i] for i in order]
-    np.testing.assert_allclose([m.score for m in found], scores[order], atol=1e-5)
+    assert_same_top([(m.pair, m.score) for m in found], dict(zip(pairs, scores, strict=True)), 7)
 
 
 @pytest.mark.parametrize("hidden", [12, 3])
@@ -198,8 +194,11 @@ def test_fast_mining_rescores_its_shortlist_exactly(hidden, monkeypatch):
     model, words = toy_student(True, 0.5, n=20, hidden=hidden)
     exact = mining.mine_pairs(model, words, ("w1", "w2"), k=7)
     fast = mining.mine_pairs(model, words, ("w1", "w2"), k=7, precision="bf16")
-    assert [m.pair for m in fast] == [m.pair for m in exact]
-    np.testing.assert_allclose([m.score for m in fast], [m.score for m in exact], atol=1e-6)
+    pairs = [(a, b) for a in words for b in words if a != b and (a, b) not in (("w1", "w2"), ("w2", "w1"))]
+    seed = model.encode(("w1", "w2"), precision="fp32")
+    truth = dict(zip(pairs, model.encode(pairs, precision="fp32") @ seed, strict=True))
+    assert_same_top([(m.pair, m.score) for m in fast], truth, 7)
+    assert_same_top([(m.pair, m.score) for m in exact], truth, 7)
     assert not {("w1", "w2"), ("w2", "w1")} & {
         m.pair for m in mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, precision="bf16")
     }
@@ -234,10 +233,13 @@ def test_fast_exhaustive_completion_keeps_the_exact_top_k(bidirectional, weight,
     exact = completion.AnalogyCompleter(model, words, exhaustive=True, precision="fp32")
     fast = completion.AnalogyCompleter(model, words, exhaustive=True, precision="bf16")
     assert fast.fast and not exact.fast
-    for query in [(("w1", "w2"), "w3"), (("w4", "w0"), "w2")]:
-        want, got = exact.complete(*query, k=4), fast.complete(*query, k=4)
-        assert [c.word for c in got] == [c.word for c in want]
-        np.testing.assert_allclose([c.score for c in got], [c.score for c in want], atol=1e-6)
+    for (a, b), c in [(("w1", "w2"), "w3"), (("w4", "w0"), "w2")]:
+        want, got = exact.complete((a, b), c, k=4), fast.complete((a, b), c, k=4)
+        others = [w for w in words if w not in (a, b, c)]
+        brute = model.encode([(c, d) for d in others], precision="fp32") @ model.encode((a, b), precision="fp32")
+        truth = dict(zip(others, brute, strict=True))
+        assert_same_top([(x.word, x.score) for x in got], truth, 4)
+        assert_same_top([(x.word, x.score) for x in want], truth, 4)
 
 
 @pytest.mark.parametrize("hidden", [12, 3])  # f built, or scored through W2ᵀW2
@@ -246,7 +248,7 @@ def test_fast_scores_stay_close_to_exact_ones(hidden):
     query = model.encode(("w1", "w2"), normalize=True, precision="fp32")
     rows = model.rows_of(words)
     for heads in (model.rows_of(["w3"]).expand(len(rows)), rows.flip(0)):  # a shared head, and any pairs
-        exact, fast = model.score_rows(heads, rows, query), model.score_rows(heads, rows, query, fast=True)
+        exact, fast = model.score_rows(heads, rows, query), model.score_rows(heads, rows, query, torch.bfloat16)
         np.testing.assert_allclose(fast, exact, atol=2e-2)
 
 
@@ -306,3 +308,33 @@ def test_the_offset_weight_is_chosen_on_valid():
     assert best_offset_weight(lambda: model, 1.0, ["0.7"], evaluator, lambda line: None)[0] == 1.0  # ties: teacher's
     with pytest.raises(ValueError, match="--offset-weights"):
         DistillArguments(offset_weights="0.5,x")
+
+
+def test_exact_ties_break_by_vocabulary_order_everywhere():
+    """The library breaks exact ties by row (vocabulary) order, so its answers are the same on every CPU."""
+    from relvec.completion import top_words
+    from relvec.encoders.pair_scoring import rescored_top, top_indices
+
+    scores = np.asarray([0.5, 0.9, 0.7, 0.9, 0.7, 0.9, -np.inf], dtype=np.float32)
+    assert top_indices(scores, 4).tolist() == [1, 3, 5, 2]
+    assert top_indices(scores, 2).tolist() == [1, 3]  # a tie across the cut keeps the lower rows
+    assert top_indices(scores[::-1].copy(), 3).tolist() == [1, 3, 5]
+    words = [f"w{i}" for i in range(len(scores))]
+    assert [w for w, _ in top_words(scores, words, ["w1"], 3)] == ["w3", "w5", "w2"]
+    best, values = rescored_top(scores, 3, 5, lambda rows: np.zeros(len(rows), dtype=np.float32))
+    assert best.tolist() == [1, 2, 3] and values.tolist() == [0, 0, 0]  # exact ties: by row again
+
+
+def test_a_static_model_loads_without_transformers(student, tmp_path):
+    """Loading a static folder imports no transformers (nor the other model kinds) until an OOV word needs one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from relvec.loading import load_model; "
+        f"m = load_model({str(tmp_path / 'static')!r}); m.encode([(m.words[0], m.words[1])]); "
+        "kinds = ('transformers', 'relvec.encoders.prompt', 'relvec.encoders.hybrid'); "
+        "print(sorted(k for k in kinds if k in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"

@@ -23,6 +23,7 @@ from relvec.serve import create_app  # noqa: E402
 from conftest import running_server  # noqa: E402
 
 INDEXED = [("aware", "this"), ("relation", "between"), ("today", "finally"), ("read", "discovered"), ("i", "s")]
+LABELS = ["one", "one", "two", "two", "three"]
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
@@ -38,6 +39,7 @@ def browser():
     flags = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900")
     for flag in flags:
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # failed requests show in the browser log
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -47,11 +49,11 @@ def browser():
 
 
 def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tmp_path):
-    index = RelationIndex.build(tiny_encoder, INDEXED)
+    index = RelationIndex.build(tiny_encoder, INDEXED, labels=LABELS)
     expected = index.query(tiny_encoder, [("wasn", "aware")], k=3)[0]
     wait = WebDriverWait(browser, 20)
-    with running_server(create_app(tiny_encoder, index=index, completion=False)) as url:
-        browser.get(url + "/")
+    with running_server(create_app(tiny_encoder, index=index, api_key="k", completion=False)) as url:
+        browser.get(url + "/#key=k")  # a keyed server: the page's calls carry the key, its icon needs none
         wait.until(ec.text_to_be_present_in_element((By.ID, "model"), "index of 5 pairs"))
         # nearest relations: the page shows the index's own top neighbour first
         browser.find_element(By.ID, "neighbours-pair").send_keys("wasn:aware")
@@ -81,6 +83,31 @@ def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tm
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map circle")) == len(INDEXED))
         dot = browser.find_elements(By.CSS_SELECTOR, "#map circle")[0]
         ActionChains(browser).move_to_element(dot).perform()
-        wait.until(lambda d: d.find_element(By.ID, "hover").text == dot.get_attribute("data-pair"))
-        assert browser.find_element(By.ID, "hover").text in {":".join(p) for p in INDEXED}
+        shown = f"{dot.get_attribute('data-pair')} ({dot.get_attribute('data-label')})"  # the pair and its relation
+        wait.until(lambda d: d.find_element(By.ID, "hover").text == shown)
+        assert browser.find_element(By.ID, "hover").text.split(" ")[0] in {":".join(p) for p in INDEXED}
+        # colours by relation label: one colour per label, the same within a label, and a legend naming them
+        dots = browser.find_elements(By.CSS_SELECTOR, "#map circle")
+        fills = {d.get_attribute("data-label"): set() for d in dots}
+        for d in dots:
+            fills[d.get_attribute("data-label")].add(d.value_of_css_property("fill"))
+        assert set(fills) == set(LABELS) and all(len(f) == 1 for f in fills.values())
+        assert len({next(iter(f)) for f in fills.values()}) == 3
+        assert {e.get_attribute("data-label") for e in browser.find_elements(By.CSS_SELECTOR, "#legend span")} == set(
+            LABELS
+        )
+        # a click on a point queries it: its pair fills the search, the results list its neighbours, the map
+        # shows the query as a star and rings its neighbours
+        target = next(d for d in dots if d.get_attribute("data-pair") == "today:finally")
+        ActionChains(browser).move_to_element(target).click().perform()
+        wait.until(lambda d: d.find_element(By.ID, "neighbours-pair").get_attribute("value") == "today:finally")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map .query"))
+        assert browser.find_element(By.CSS_SELECTOR, "#map .query").get_attribute("data-pair") == "today:finally"
+        listed = [li.text.split(" ")[0] for li in browser.find_elements(By.CSS_SELECTOR, "#neighbours-result li")]
+        expected_pairs = [":".join(n.pair) for n in index.query(tiny_encoder, [("today", "finally")], k=10)[0]]
+        assert listed == expected_pairs
+        ringed = {d.get_attribute("data-pair") for d in browser.find_elements(By.CSS_SELECTOR, "#map circle.neighbour")}
+        assert ringed == set(expected_pairs)
+        # no request of the page was refused (the icon is asked for and answered)
+        assert not [e for e in browser.get_log("browser") if "401" in e.get("message", "")]
         assert browser.save_screenshot(str(tmp_path / "explorer.png"))

@@ -35,7 +35,9 @@ def wait_until_ready(client, seconds: float = 30.0) -> dict:
 @pytest.fixture()
 def client(tiny_encoder):
     index = RelationIndex.build(tiny_encoder, [("cat", "kitten"), ("car", "road"), ("tokyo", "japan")])
-    client = TestClient(create_app(tiny_encoder, index=index, limits=Limits(max_pairs=5, max_word_chars=20), completion=False))
+    client = TestClient(
+        create_app(tiny_encoder, index=index, limits=Limits(max_pairs=5, max_word_chars=20), completion=False)
+    )
     client.app_index = index
     return client
 
@@ -123,7 +125,10 @@ def test_concurrent_requests_share_a_model_call_and_get_their_own_vectors(tiny_e
 
 
 def test_a_real_server_on_localhost_answers_a_bounded_loop(tiny_encoder):
-    with running_server(create_app(tiny_encoder, completion=False)) as url, httpx.Client(base_url=url, timeout=10) as http:
+    with (
+        running_server(create_app(tiny_encoder, completion=False)) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
         for _ in range(10):  # bounded in count and time
             assert http.post("/embed", json={"pairs": PAIRS}).status_code == 200
         assert http.post("/embed", content=b"not json").status_code == 422
@@ -181,7 +186,9 @@ def test_the_map_colours_by_label_and_locates_a_query(tiny_encoder):
     assert {tuple(p["pair"]): p["label"] for p in points} == dict(zip(pairs, labels, strict=True))
     located = client.post("/map/locate", json={"pairs": [["cat", "kitten"], ["cow", "calf"]]}).json()["points"]
     first = next(p for p in points if p["pair"] == ["cat", "kitten"])  # an indexed pair lands on its own point
-    assert located[0]["x"] == pytest.approx(first["x"], abs=1e-4) and located[0]["y"] == pytest.approx(first["y"], abs=1e-4)
+    assert located[0]["x"] == pytest.approx(first["x"], abs=1e-4) and located[0]["y"] == pytest.approx(
+        first["y"], abs=1e-4
+    )
     assert located[1]["pair"] == ["cow", "calf"]
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from relvec.backbones import DEFAULT_BACKBONE
-from relvec.options import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, DEFAULT_RUNTIME, POOLING_MODES, PRECISIONS, RUNTIMES
 from relvec.data.base import DataFormatError, iter_json_values
 from relvec.files import iter_lines, short_repr
+from relvec.options import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, DEFAULT_RUNTIME, POOLING_MODES, PRECISIONS, RUNTIMES
 from relvec.text import word_problem
 
 MODEL_HELP = (

@@ -102,7 +102,9 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
             raise ValueError("nothing to index: pass --input FILE and/or --from-data analogy,lexical,semeval")
         model = load_model_from_args(args)
         kept = labels if args.from_data else None
-        index = RelationIndex.build(model, pairs, args.backend, args.batch_size, show_progress_bar=progress(), labels=kept)
+        index = RelationIndex.build(
+            model, pairs, args.backend, args.batch_size, show_progress_bar=progress(), labels=kept
+        )
         index.save(args.output)
         print(f"indexed {len(index)} pairs in {args.output}", file=sys.stderr)
         return 0

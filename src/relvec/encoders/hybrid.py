@@ -155,11 +155,13 @@ class HybridEncoder:
         return torch.from_numpy(result) if convert_to_tensor else result
 
     def describe(self) -> dict[str, Any]:
-        """What ``relvec info`` shows."""
+        """What ``relvec info`` shows (the offset part's vectors and vocabulary among it)."""
+        offset = self.offset.describe() if callable(getattr(self.offset, "describe", None)) else {}
         return {
             "model_type": self.model_type,
             "prompt_model": str(getattr(self.prompt, "name_or_path", "")),
-            "offset_vectors": str(getattr(self.offset.vectors, "name", "")) or "-",
+            "vectors": offset.get("vectors", "-"),
+            "vocabulary": offset.get("vocabulary", "-"),
             "weight": f"{self.weight:g}",
             "bidirectional": self.bidirectional,
             "projection": "-" if self.projection is None else f"{tuple(self.projection.shape)}",

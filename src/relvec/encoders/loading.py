@@ -112,7 +112,9 @@ def _split_weight(text: str) -> tuple[str, float]:
 
 def _no_prompt_options(name: str, template: str | None, pooling: str | None, backend: str | None = None) -> None:
     if template is not None or pooling is not None:
-        raise ValueError(f"{name} is a word-vector model (offset or static relation): --template / --pooling do not apply")
+        raise ValueError(
+            f"{name} is a word-vector model (offset or static relation): --template / --pooling do not apply"
+        )
     if backend not in (None, "torch"):
         raise ValueError(f"{name} is a static model (numpy): --runtime {backend} does not apply")
 

@@ -129,9 +129,7 @@ class OffsetEncoder:
         return self.vectors
 
     @classmethod
-    def from_pretrained(
-        cls, name_or_path: str | Path = GLOVE_NAME, local_files_only: bool = False
-    ) -> OffsetEncoder:
+    def from_pretrained(cls, name_or_path: str | Path = GLOVE_NAME, local_files_only: bool = False) -> OffsetEncoder:
         """``glove-6b-50d`` (the PyPI package), ``encoder:BACKBONE`` (word vectors from a sentence
         encoder, see :mod:`relvec.encoders.word_vectors`) or a folder written by :meth:`save_pretrained`."""
         if str(name_or_path) == GLOVE_NAME:

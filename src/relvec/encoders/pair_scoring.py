@@ -160,9 +160,19 @@ class PairScorer:
             return lambda h, t: net.hidden_of(*tables.gather(h, t), low=low)
         head_shared, row = shared
         if head_shared:
-            own, other, linear, bilinear = tables.head_linear, tables.head_bilinear, tables.tail_linear, tables.tail_bilinear
+            own, other, linear, bilinear = (
+                tables.head_linear,
+                tables.head_bilinear,
+                tables.tail_linear,
+                tables.tail_bilinear,
+            )
         else:
-            own, other, linear, bilinear = tables.tail_linear, tables.tail_bilinear, tables.head_linear, tables.head_bilinear
+            own, other, linear, bilinear = (
+                tables.tail_linear,
+                tables.tail_bilinear,
+                tables.head_linear,
+                tables.head_bilinear,
+            )
         constant = own[row] + net.c.detach()
         mixed = (other[row][:, None] * net.p.detach().T).to(dtype)
 
@@ -187,7 +197,10 @@ class PairScorer:
                 dots = _word_dots(vectors, others, torch.stack([target, word], dim=1))
                 along, cross = sign * (dots[:, 0] - word @ target), dots[:, 1]
             else:
-                along = _word_dots(vectors, tails, target[:, None])[:, 0] - _word_dots(vectors, heads, target[:, None])[:, 0]
+                along = (
+                    _word_dots(vectors, tails, target[:, None])[:, 0]
+                    - _word_dots(vectors, heads, target[:, None])[:, 0]
+                )
                 blocks = zip(heads.split(BLOCK), tails.split(BLOCK), strict=True)
                 cross = torch.cat([(vectors[h] * vectors[t]).sum(1) for h, t in blocks])
             distance = (squares[tails] + squares[heads] - 2 * cross).clamp_min(0).sqrt().clamp_min(1e-12)

@@ -437,7 +437,6 @@ class RelationEncoder(nn.Module):
         result = out[0] if single else out
         return result if convert_to_tensor else result.numpy()
 
-
     def describe(self) -> dict[str, Any]:
         """What ``relvec info`` shows (with the folder's exports and their agreement with PyTorch)."""
         cfg = self.config

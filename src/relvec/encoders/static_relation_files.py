@@ -87,7 +87,9 @@ def read_static_relation(directory: str | Path) -> SavedStaticRelation:
         raise FileFormatError(f"{folder / WORDS_FILE}: expected a JSON list of words")
     table = read_safetensors(folder / TABLE_FILE).get("vectors")
     if table is None or table.ndim != 2 or table.shape[0] != len(words):
-        raise FileFormatError(f"{folder / TABLE_FILE}: expected a 'vectors' matrix with one row per word of {WORDS_FILE}")
+        raise FileFormatError(
+            f"{folder / TABLE_FILE}: expected a 'vectors' matrix with one row per word of {WORDS_FILE}"
+        )
     network = _read_network(folder, config)
     if not bool(torch.isfinite(table).all()):
         raise FileFormatError(f"{folder / TABLE_FILE}: the word table holds non-finite values")

@@ -94,4 +94,3 @@ class WordTable:
 
     def describe(self) -> str:
         return f"{len(self.words):,} words of {self.backbone} (out-of-vocabulary: computed by it)"
-

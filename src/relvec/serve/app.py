@@ -49,7 +49,7 @@ def create_app(
     index: Any = None,
     classifier: Any = None,
     api_key: str | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     vocabulary: Sequence[str] | Callable[[], Sequence[str]] | None = None,
     completion: bool = True,
 ) -> Any:
@@ -58,6 +58,7 @@ def create_app(
     reads them; default: the 100,000 most frequent GloVe words; exhaustively for a static relation model), built in
     the background unless ``completion`` is False."""
     fastapi = require("fastapi", "relvec serve")
+    limits = limits or Limits()
     metrics = Metrics()
     engine = Engine(model, limits, metrics)
     identity = model_identity(model)  # at startup: the probe pairs are embedded once, here
@@ -246,7 +247,11 @@ def _index_routes(app: Any, engine: Engine, limits: Limits) -> None:
         drawn = await the_map()
         pairs = _pairs((await _body(request, limits)).get("pairs"), "pairs", limits)
         vectors = await engine.embed(pairs)
-        return {"points": [{"pair": list(p), "x": x, "y": y} for p, (x, y) in zip(pairs, drawn.locate(vectors))]}
+        return {
+            "points": [
+                {"pair": list(p), "x": x, "y": y} for p, (x, y) in zip(pairs, drawn.locate(vectors), strict=True)
+            ]
+        }
 
 
 def _heavy_routes(app: Any, engine: Engine, limits: Limits) -> None:
@@ -264,7 +269,13 @@ def _heavy_routes(app: Any, engine: Engine, limits: Limits) -> None:
         completer = engine.need("completion", "completion is off on this server")
         data = await _body(request, limits)
         pair, c, k = _pair(data.get("pair"), "pair", limits), data.get("c"), data.get("k", 10)
-        if not isinstance(c, str) or word_problem(c) or isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+        if (
+            not isinstance(c, str)
+            or word_problem(c)
+            or isinstance(k, bool)
+            or not isinstance(k, int)
+            or not 1 <= k <= 100
+        ):
             raise RequestError(422, "expected 'c' (a word) and 'k' (an integer in [1, 100])")
         try:
             found = await engine.work(completer.complete, pair, c, k)
