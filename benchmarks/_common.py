@@ -62,7 +62,7 @@ def shared(models: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for spec, model in models.items():
         if isinstance(model, HybridEncoder):
-            parts = cached(model.prompt), cached(model.static)
+            parts = cached(model.prompt), cached(model.offset)
             out[spec] = HybridEncoder(*parts, model.weight, model.name_or_path, bidirectional=model.bidirectional)
         else:
             out[spec] = cached(model)

@@ -65,7 +65,8 @@ def rate(encode: Any, pairs: list, repeats: int = 3) -> float:
 
 def speed(teacher: Any, student: Any, data_dir: str | None, n_teacher: int, n_student: int) -> dict[str, Any]:
     pairs = analogy_pairs(n_teacher, data_dir=data_dir)
-    in_table = [p for p in pairs if p[0] in student.index and p[1] in student.index]
+    known = student.word_table.index
+    in_table = [p for p in pairs if p[0] in known and p[1] in known]
     teacher_rate = rate(lambda p: teacher.encode(p, show_progress_bar=False), in_table, repeats=1)
     student_same = rate(lambda p: student.encode(p), in_table)
     rng = np.random.default_rng(0)

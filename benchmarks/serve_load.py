@@ -49,7 +49,7 @@ def rss_mb(pid: int) -> float:
 
 def in_process(model_name: str, runtime: str, pairs: list[tuple[str, str]], seconds: float) -> float:
     """Pairs/s of plain ``encode`` (batch 64) over ``pairs``, repeated for about ``seconds``."""
-    model = load_model(model_name, backend=runtime)
+    model = load_model(model_name, runtime=runtime)
     model.encode(pairs[:64])
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -127,7 +127,7 @@ def main() -> int:
     baseline = in_process(args.model, args.runtime, pairs, min(args.seconds, 20.0))
     port = free_port()
     cmd = [sys.executable, "-m", "relvec", "--threads", str(args.threads), "serve", args.model]
-    cmd += ["--runtime", args.runtime, "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--runtime", args.runtime, "--host", "127.0.0.1", "--port", str(port), "--no-complete"]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     try:

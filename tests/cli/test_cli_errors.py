@@ -181,3 +181,11 @@ def test_hybrid_refuses_semeval_valid_selection_for_a_model_trained_on_it(tmp_pa
     err = _error(capsys, argv)
     assert "semeval2012_valid" in err and "trained on the SemEval valid split" in err and str(model) in err
     assert not (tmp_path / "h").exists()  # refused before anything was loaded or written
+
+
+def test_index_from_data_without_a_data_directory_names_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("RELVEC_DATA", raising=False)
+    argv = ["neighbours", "build", "--from-data", "analogy", "--output", str(tmp_path / "index")]
+    err = _error(capsys, argv)
+    assert "no data directory" in err and "--data-dir" in err and "nothing to index" not in err
+    assert not (tmp_path / "index").exists()

@@ -67,3 +67,16 @@ def test_cli_info_describes_an_encoder_word_vector_hybrid(spec, tiny_encoder, tm
     assert main(["info", str(tmp_path / "h")]) == 0
     out = capsys.readouterr().out
     assert "vocabulary      open" in out and "encoder:" in out
+
+
+def test_a_cached_word_is_looked_up_without_touching_the_cache_as_a_whole(tiny_dir, monkeypatch):
+    """lookup of a known word costs a dict access: it once walked the whole cache (100,000 lookups took minutes)."""
+    vectors = EncoderWordVectors(str(tiny_dir))
+    vectors.prefetch(["cat", "dog", " kitten "])
+    known = dict(vectors._cache)
+    monkeypatch.setattr(vectors, "prefetch", lambda *a, **k: pytest.fail("a cached word was embedded again"))
+    assert all(np.array_equal(vectors.lookup(w), known[w.strip()]) for w in ("cat", " dog", "kitten"))
+    monkeypatch.undo()
+    with pytest.raises(AssertionError):  # the check can fail: an unknown word does go through prefetch
+        monkeypatch.setattr(vectors, "prefetch", lambda *a, **k: (_ for _ in ()).throw(AssertionError("new")))
+        vectors.lookup("puppy")

@@ -285,3 +285,14 @@ def test_health_and_embed_answer_while_a_slow_model_call_is_in_flight(tiny_encod
                 time.sleep(0.05)  # /complete: its vocabulary may still be warming
             assert response.status_code == 200, (path, response.text)
     assert sleepy.on_loop and not any(sleepy.on_loop)  # no model code ran on the event loop
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_pairs", 0), ("max_queue", -1), ("workers", 1.5), ("max_wait_ms", -1)]
+)
+def test_limits_are_checked_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f"Limits.{field}"):
+        Limits(**{field: value})
+    assert Limits.from_dict(Limits(max_pairs=3).to_dict()) == Limits(max_pairs=3)
+    with pytest.raises(ValueError, match="unknown"):
+        Limits.from_dict({"max_paris": 3})

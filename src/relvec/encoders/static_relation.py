@@ -105,6 +105,11 @@ class StaticRelationEncoder:
         return self.word_table.matrix
 
     @property
+    def index(self) -> dict[str, int]:
+        """word -> table row (the table's own words)."""
+        return self.word_table.index
+
+    @property
     def backbone(self) -> str:
         return self.word_table.backbone
 

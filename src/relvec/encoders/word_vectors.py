@@ -83,13 +83,16 @@ class EncoderWordVectors:
         key = term.strip()
         if not key:
             return None
-        self.prefetch([key])
+        if key not in self._cache:
+            self.prefetch([key])
         return self._cache[key]
 
     def prefetch(self, terms: Iterable[str], show_progress_bar: bool | None = None) -> None:
         """Embed every term not cached yet, in length-sorted batches padded to their own longest
         (progress shown from 16 batches on unless ``show_progress_bar`` says otherwise)."""
-        todo = sorted({t.strip() for t in terms if t.strip()} - self._cache.keys(), key=lambda t: (len(t), t))
+        # membership per term: `set - dict.keys()` would walk the whole cache on every call (100,000 lookups of a
+        # completion vocabulary took minutes that way)
+        todo = sorted({k for t in terms if (k := t.strip()) and k not in self._cache}, key=lambda t: (len(t), t))
         starts = range(0, len(todo), self.batch_size)
         show = len(starts) >= 16 if show_progress_bar is None else show_progress_bar
         for start in tqdm(starts, desc="word vectors", disable=not show):
