@@ -5,9 +5,7 @@ The public names are imported on first use, so the command line starts without l
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from relvec.extras import lazy_names
 from relvec.version import __version__
 
 _EXPORTS = {
@@ -23,7 +21,4 @@ _EXPORTS = {
 __all__ = [*sorted(_EXPORTS), "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'relvec' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_names(__name__, _EXPORTS)

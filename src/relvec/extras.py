@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 # import name -> (pip distribution, relvec extra)
@@ -35,3 +36,16 @@ def available(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def lazy_names(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` that imports ``exports`` (name -> module, relative to ``package`` when it starts
+    with a dot) on first use, so importing the package loads none of them."""
+
+    def attribute(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = exports[name]
+        return getattr(importlib.import_module(package + module if module.startswith(".") else module), name)
+
+    return attribute

@@ -5,32 +5,28 @@ Names are imported on first use, so ``import relvec.encoders.base`` (or the CLI'
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from relvec.extras import lazy_names
 
 _EXPORTS = {
-    "EncoderWordVectors": "word_vectors",
-    "HybridEncoder": "hybrid",
-    "Pair": "base",
-    "PairEncoder": "base",
-    "PromptEncoder": "prompt",
-    "PromptFeatures": "prompt",
-    "RelationEncoder": "prompt",
-    "Layout": "layout",
-    "OffsetEncoder": "offset",
-    "RowScorer": "pair_scoring",
-    "StaticOffsetEncoder": "offset",
-    "StaticRelationEncoder": "static_relation",
-    "WordVectors": "offset",
-    "load_model": "loading",
-    "model_identity": "loading",
-    "same_model": "loading",
-    "validate_pairs": "base",
+    "EncoderWordVectors": ".word_vectors",
+    "HybridEncoder": ".hybrid",
+    "Pair": ".base",
+    "PairEncoder": ".base",
+    "PromptEncoder": ".prompt",
+    "PromptFeatures": ".prompt",
+    "RelationEncoder": ".prompt",
+    "Layout": ".layout",
+    "OffsetEncoder": ".offset",
+    "RowScorer": ".pair_scoring",
+    "StaticOffsetEncoder": ".offset",
+    "StaticRelationEncoder": ".static_relation",
+    "WordVectors": ".offset",
+    "load_model": ".loading",
+    "model_identity": ".loading",
+    "same_model": ".loading",
+    "validate_pairs": ".base",
 }
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'relvec.encoders' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"relvec.encoders.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_names(__name__, _EXPORTS)

@@ -9,23 +9,19 @@ or torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from relvec.extras import lazy_names
 
 _EXPORTS = {
-    "Batcher": "engine",
-    "Engine": "engine",
-    "Limits": "limits",
-    "Metrics": "metrics",
-    "RequestError": "limits",
-    "create_app": "app",
-    "explorer_page": "page",
-    "index_map": "page",
+    "Batcher": ".engine",
+    "Engine": ".engine",
+    "Limits": ".limits",
+    "Metrics": ".metrics",
+    "RequestError": ".limits",
+    "create_app": ".app",
+    "explorer_page": ".page",
+    "index_map": ".page",
 }
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'relvec.serve' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"relvec.serve.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_names(__name__, _EXPORTS)
