@@ -35,7 +35,7 @@ from relvec.data.pairs import (
     semeval_pairs,
 )
 from relvec.data.wordnet import load_wordnet, wordnet_pairs
-from relvec.encoders.hybrid import mixing_factors
+from relvec.encoders.layout import mixing_factors
 from relvec.encoders.pair_network import PairNetwork
 from relvec.encoders.static_relation import StaticRelationEncoder
 from relvec.evaluation.suite import analogy_valid_evaluator
@@ -121,7 +121,7 @@ def teacher_parts(teacher: Any) -> tuple[Any, Any, bool, float | None]:
             f"{getattr(teacher, 'name_or_path', teacher)}: distillation needs word vectors from a sentence encoder "
             "(a hybrid with encoder:BACKBONE offsets, or a relation encoder)"
         )
-    weight = getattr(teacher, "weight", None) if getattr(teacher, "static", None) is not None else None
+    weight = getattr(teacher, "weight", None) if getattr(teacher, "offset", None) is not None else None
     return prompt, vectors, bool(getattr(teacher, "bidirectional", False)), weight
 
 

@@ -338,3 +338,19 @@ def test_a_static_model_loads_without_transformers(student, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_setting_the_offset_weight_re_lays_the_vectors_out():
+    model, _ = toy_student(True, 0.5)
+    before = model.encode(("w1", "w2"), precision="fp32")
+    model.offset_weight = 2.0
+    after = model.encode(("w1", "w2"), precision="fp32")
+    other, _ = toy_student(True, 2.0)
+    np.testing.assert_allclose(after, other.encode(("w1", "w2"), precision="fp32"), atol=1e-6)
+    assert not np.allclose(before, after)
+    rows = model.rows_of(["w3", "w4"])
+    np.testing.assert_allclose(
+        model.score_rows(rows[:1], rows[1:], after),
+        [float(after @ model.encode(("w3", "w4"), precision="fp32"))],
+        atol=1e-5,
+    )

@@ -88,12 +88,20 @@ class StaticRelationEncoder:
             )
         self.network = network
         self.bidirectional = bool(bidirectional)
-        self.offset_weight = offset_weight
-        self.layout = Layout(network.out_dim, network.dim, self.bidirectional, offset_weight)
         self.precision = check_precision(precision)
         self.info = dict(info or {})
         self._tables: WordTables | None = None
-        self.scorer = PairScorer(network, self.layout, self.tables)
+        self.offset_weight = offset_weight  # sets the layout and the scorer
+
+    @property
+    def offset_weight(self) -> float | None:
+        """The offset part's weight (None: no offset part); setting it re-lays the vectors out."""
+        return self.layout.weight
+
+    @offset_weight.setter
+    def offset_weight(self, weight: float | None) -> None:
+        self.layout = Layout(self.network.out_dim, self.network.dim, self.bidirectional, weight)
+        self.scorer = PairScorer(self.network, self.layout, self.tables)
 
     # ------------------------------------------------------------------ the protocol
     @property
