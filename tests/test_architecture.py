@@ -39,7 +39,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
         "tasks",
         (
             *("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.completion", "relvec.classifier"),
-            *("relvec.hub", "relvec.bulk", "relvec.distill", "relvec.mining", "relvec.export"),
+            *("relvec.hub", "relvec.bulk", "relvec.distill", "relvec.distill_task", "relvec.mining", "relvec.export"),
         ),
     ),
     ("serve", ("relvec.serve",)),  # the HTTP application over the tasks

@@ -134,3 +134,14 @@ def test_cli_complete(vectors, tmp_path, capsys):
     assert "1. queen" in capsys.readouterr().out
     assert main(["complete", "man-king", "woman", "--model", str(folder), "--vocab", str(vocab)]) == 1
     assert "head:tail" in capsys.readouterr().err
+
+
+def test_a_blend_adds_the_arithmetic_score_to_the_re_ranking():
+    from static_relation_toy import toy_student
+
+    model, words = toy_student(True, 0.5)
+    plain = AnalogyCompleter(model, words, candidates=8, method="mul")
+    blended = AnalogyCompleter(model, words, candidates=8, method="mul", blend=3.0)
+    by_word = {c.word: c for c in plain.complete(("w1", "w2"), "w3", 8)}
+    for c in blended.complete(("w1", "w2"), "w3", 8):
+        assert c.score == pytest.approx(by_word[c.word].score + 3.0 * by_word[c.word].offset_score, abs=1e-5)

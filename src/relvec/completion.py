@@ -199,7 +199,8 @@ class AnalogyCompleter:
 
     ``word_vectors`` default to the model's own (:func:`word_vectors_of`); ``method`` picks the candidate
     arithmetic; ``candidates`` how many of its best words the relation model re-ranks (0: no re-ranking,
-    the plain 3CosAdd/3CosMul answer).
+    the plain 3CosAdd/3CosMul answer); ``blend`` adds that times a word's arithmetic score to the relation
+    model's (re-ranking and exhaustive alike).
     """
 
     def __init__(
@@ -269,8 +270,9 @@ class AnalogyCompleter:
         anchors, rest = vectors[: len(asked)], vectors[len(asked) :]
         out, start = [], 0
         for anchor, pool in zip(anchors, pools, strict=True):
-            scores = rest[start : start + len(pool)] @ anchor
+            relation = rest[start : start + len(pool)] @ anchor
             start += len(pool)
+            scores = self._blend(relation, np.asarray([s for _, s in pool], dtype=np.float32))
             order = top_indices(scores, k)
             out.append([Completion(pool[i][0], float(scores[i]), pool[i][1]) for i in order])
         return out

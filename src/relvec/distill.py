@@ -34,7 +34,9 @@ from relvec.data.pairs import (
     random_pairs,
     semeval_pairs,
 )
+from relvec.data.relation_similarity import load_relation_similarity
 from relvec.data.wordnet import load_wordnet, wordnet_pairs
+from relvec.distill_task import RelationTask, relation_task, task_loss
 from relvec.encoders.layout import mixing_factors
 from relvec.encoders.pair_network import PairNetwork
 from relvec.encoders.static_relation import StaticRelationEncoder
@@ -58,6 +60,9 @@ DISTILL_RANGES = {
     "batch_size": ("int", 8, 1_000_000),
     "learning_rate": ("float", 1e-7, 1.0),
     "structure_weight": ("float", 0.0, 100.0),
+    "task_weight": ("float", 0.0, 100.0),
+    "task_relations": ("int", 1, 10_000),
+    "task_negatives": ("int", 0, 1_000_000),
     "seed": ("int", 0, 2**32 - 1),
     "shard_size": ("int", 100, 10_000_000),
     "teacher_batch_size": ("int", 1, 100_000),
@@ -87,6 +92,11 @@ class DistillArguments:
     batch_size: int = option(1024, help="pairs per optimiser step")
     learning_rate: float = option(2e-3, help="AdamW peak learning rate (cosine decay)")
     structure_weight: float = option(0.0, help="weight of the batch cosine-matrix term of the loss (0: off)")
+    task_weight: float = option(
+        0.0, help="weight of RelBERT's own loss (NCE over SemEval-2012 train relations) on the student (0: off)"
+    )
+    task_relations: int = option(8, help="relations per step of the task loss")
+    task_negatives: int = option(1024, help="random vocabulary pairs per step as extra negatives of the task loss")
     offset_weights: str = option(
         "0.5,0.7,1",
         help="a hybrid teacher's student: offset weights tried on analogy valid after training, besides the "
@@ -248,9 +258,11 @@ def train_network(
     targets: torch.Tensor,
     args: DistillArguments,
     on_epoch: Callable[[int, float], float],
+    task: RelationTask | None = None,
 ) -> list[dict[str, float]]:
     """AdamW with cosine decay over ``args.epochs``; ``on_epoch(epoch, train_loss)`` returns the validation score,
-    and the best epoch's weights are loaded back at the end."""
+    and the best epoch's weights are loaded back at the end. With ``task``, each step adds ``args.task_weight`` ×
+    the task loss (:mod:`relvec.distill_task`)."""
     generator = torch.Generator().manual_seed(args.seed)
     optimiser = torch.optim.AdamW(network.parameters(), lr=args.learning_rate, weight_decay=0.0)
     steps = args.epochs * math.ceil(len(heads) / args.batch_size)
@@ -267,6 +279,9 @@ def train_network(
             idx = order[start : start + args.batch_size]
             out = network(table[heads[idx]], table[tails[idx]])
             loss = structure_loss(out, targets[idx], args.structure_weight)
+            if task is not None and args.task_weight > 0:
+                extra = task_loss(network, table, task, generator, args.task_relations, args.task_negatives)
+                loss = loss + args.task_weight * extra
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -318,7 +333,9 @@ def distill(
     words, table = word_table(word_vectors, vocabulary or default_vocabulary(args.vocab_size))
     log(f"word table: {len(words)} words of {word_vectors.backbone}")
     pairs, counts = training_pairs(args, words, table)
-    extra = sorted({w for p in pairs for w in p} - set(words))
+    records = load_relation_similarity("semeval2012", "train", args.data_dir) if args.task_weight > 0 else []
+    task_words = {w for r in records for p in r.positives + r.negatives for w in p}
+    extra = sorted(({w for p in pairs for w in p} | task_words) - set(words))
     if extra:
         more, more_vectors = word_table(word_vectors, extra)
         words, table = [*words, *more], np.vstack([table, more_vectors])
@@ -350,7 +367,9 @@ def distill(
         log(f"epoch {epoch}: loss {loss:.4f}, analogy valid {100 * score:.1f}")
         return score
 
-    history = train_network(network, matrix, heads, tails, torch.from_numpy(targets.astype(np.float32)), args, on_epoch)
+    task = relation_task(records, index) if records else None
+    targets_fp32 = torch.from_numpy(targets.astype(np.float32))
+    history = train_network(network, matrix, heads, tails, targets_fp32, args, on_epoch, task)
     teacher_weight, best_valid = weight, max(h["valid"] for h in history)
     if weight is not None:
         weight, best_valid = best_offset_weight(student, weight, split_list(args.offset_weights), evaluator, log)

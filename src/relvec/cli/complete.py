@@ -48,7 +48,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "(a static relation model from `relvec distill`)",
     )
     parser.add_argument(
-        "--blend", type=float, default=0.0, help="--exhaustive: add this times the arithmetic score to the model's"
+        "--blend",
+        type=float,
+        default=0.0,
+        help="add this times a word's arithmetic score to the model's (re-ranking or --exhaustive)",
     )
     parser.add_argument(
         "--cache-dir", default=None, help="vocabulary vector cache (default: $RELVEC_CACHE or ~/.cache)"
