@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prompt": ("train", "learned prompts (AutoPrompt, P-tuning)"),
     "data": ("data", "build training data"),
     "export": ("export", "export a model to ONNX / OpenVINO, fp32 or int8"),
+    "reduce": ("reduce", "compact vectors: a PCA of the model's vectors stored in its folder"),
     "push": ("push", "upload a saved folder to the Hugging Face hub"),
     "serve": ("serve", "serve a model over HTTP (relvec[serve])"),
 }

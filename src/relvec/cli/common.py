@@ -73,7 +73,7 @@ def model_args(parser: argparse.ArgumentParser, multiple: bool = False, batch_si
     model_options(parser, batch_size)
 
 
-def model_options(parser: argparse.ArgumentParser, batch_size: bool = True) -> None:
+def model_options(parser: argparse.ArgumentParser, batch_size: bool = True, dim: bool = True) -> None:
     """The options every model command takes (read by :func:`load_model_from_args`, so they act wherever they are
     offered): ``--template``, ``--pooling``, ``--precision``, ``--runtime``, and ``--batch-size`` where the command
     passes it to ``encode``."""
@@ -96,6 +96,10 @@ def model_options(parser: argparse.ArgumentParser, batch_size: bool = True) -> N
         choices=list(RUNTIMES),
         help="run the model's export (relvec export) with ONNX Runtime or OpenVINO",
     )
+    if dim:
+        parser.add_argument(
+            "--dim", type=int, default=None, help="compact vectors of this size (the folder's PCA: relvec reduce)"
+        )
 
 
 def vocabulary_args(parser: argparse.ArgumentParser, default_size: int) -> None:
@@ -120,7 +124,8 @@ def load_model_from_args(args: argparse.Namespace, name: str | None = None) -> A
 
 def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The model options of :func:`model_options` as ``load_model`` keywords."""
-    return {"template": args.template, "pooling": args.pooling, "precision": args.precision, "runtime": args.runtime}
+    options = {"template": args.template, "pooling": args.pooling, "precision": args.precision, "runtime": args.runtime}
+    return options | ({"dim": args.dim} if getattr(args, "dim", None) is not None else {})
 
 
 def progress() -> bool:

@@ -27,6 +27,7 @@ def load_model(
     precision: str = DEFAULT_PRECISION,
     runtime: str = DEFAULT_RUNTIME,
     backend: str | None = None,
+    dim: int | None = None,
     **kwargs: Any,
 ) -> Any:
     """Load a model from a spec.
@@ -43,7 +44,9 @@ def load_model(
     ``precision`` ("auto", "fp32", "bf16") becomes the model's default: every later ``encode()`` (and completion,
     mining, search, serving) honours it. ``runtime`` ("torch", "onnx", "openvino"; ``backend`` is its earlier name)
     runs a relation encoder, or a hybrid's prompt part, from its export (``relvec export``); static models are numpy
-    and take only "torch". Each model kind's module is imported only when that kind is asked for.
+    and take only "torch". ``dim`` reduces the vectors to that size with the PCA stored in the folder
+    (``relvec reduce``; :mod:`relvec.encoders.reduction`). Each model kind's module is imported only when that kind
+    is asked for.
     """
     runtime = check_choice("runtime", backend or runtime, RUNTIMES)
     check_precision(precision)
@@ -51,7 +54,21 @@ def load_model(
         kwargs["backend"] = runtime
     model = _load(str(spec), template, pooling, **kwargs)
     model.precision = precision
-    return model
+    return model if dim is None else _reduced(model, str(spec), dim)
+
+
+def _reduced(model: Any, spec: str, dim: int) -> Any:
+    """``model`` reduced to ``dim`` by its folder's PCA (clear errors for a bad size or a folder without one)."""
+    from relvec.encoders.reduction import ReducedEncoder, read_reduction
+
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim (--dim) must be a positive integer, got {dim!r}")
+    if dim > int(model.embedding_dim):
+        raise ValueError(f"dim (--dim) {dim} is larger than {spec}'s {model.embedding_dim} dimensions")
+    reduction = read_reduction(spec) if Path(spec).is_dir() else None
+    if reduction is None:
+        raise ValueError(f"dim (--dim): {spec} holds no reduction; fit one with `relvec reduce {spec} --dim {dim}`")
+    return ReducedEncoder(model, reduction, dim)
 
 
 def _load(text: str, template: str | None, pooling: str | None, **kwargs: Any) -> Any:
