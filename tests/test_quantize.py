@@ -22,7 +22,9 @@ def test_int8_codes_round_trip_closely_and_keep_the_exact_top_1():
 
 
 def test_binary_codes_with_rescoring_return_the_exact_top_k():
-    x = unit_rows(500, 256)
+    centres = unit_rows(20, 256, seed=1)  # relation vectors come in clusters (relations), not uniformly
+    x = centres.repeat(25, axis=0) + 0.08 * np.random.default_rng(2).normal(size=(500, 256)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
     codes = BinaryCodes.encode(x)
     assert codes.bits.shape == (500, 32) and codes.bits.dtype == np.uint8
     assert codes.scores(x[3])[3] == 1.0  # a vector agrees with itself on every bit
