@@ -109,5 +109,5 @@ def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tm
         ringed = {d.get_attribute("data-pair") for d in browser.find_elements(By.CSS_SELECTOR, "#map circle.neighbour")}
         assert ringed == set(expected_pairs)
         # no request of the page was refused (the icon is asked for and answered)
-        assert not [e for e in browser.get_log("browser") if "401" in e.get("message", "")]
+        assert not [e for e in browser.get_log("browser") if "status of 401" in e.get("message", "")]
         assert browser.save_screenshot(str(tmp_path / "explorer.png"))
