@@ -107,3 +107,21 @@ def test_approximate_backends_find_most_true_neighbours_and_auto_chooses_by_size
     monkeypatch.setattr(search, "AUTO_IVF_FROM", 3000)
     assert search.choose_backend(999) == "exact" and search.choose_backend(2000) == "faiss-hnsw"
     assert RelationIndex(pairs, vectors, {}, backend="auto").backend == "faiss-ivf"
+
+
+@pytest.mark.parametrize("backend", ["faiss-hnsw-sq8", "faiss-ivfpq"])
+def test_indexes_over_compressed_codes_return_the_exact_top_1_after_rescoring(backend):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 32))
+    vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.normal(size=(4000, 32))
+    pairs = [(f"h{i}", f"t{i}") for i in range(4000)]
+    queries = vectors[:50] + 0.05 * rng.normal(size=(50, 32))
+    exact = RelationIndex(pairs, vectors, {}).search(queries, k=10)
+    compressed = RelationIndex(pairs, vectors, {}, backend=backend)
+    found = compressed.search(queries, k=10)
+    assert [a[0].pair for a in found] == [b[0].pair for b in exact]  # rescored exactly: the exact top 1
+    for a, b in zip(found, exact, strict=True):  # and exact scores for what it returns
+        assert a[0].score == pytest.approx(b[0].score, abs=1e-5)
+    recall = np.mean([len({n.pair for n in a} & {n.pair for n in b}) / 10 for a, b in zip(exact, found, strict=True)])
+    assert recall >= 0.9, recall

@@ -28,13 +28,14 @@ from relvec.data import (
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.loading import localize, model_identity, reference_for, same_model
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
-from relvec.options import DATA_SOURCES, INDEX_BACKENDS
+from relvec.options import COMPRESSED_INDEX_BACKENDS, DATA_SOURCES, INDEX_BACKENDS
 
 INDEX_FORMAT_VERSION = 1
 BACKENDS = INDEX_BACKENDS  # the earlier name
 # "auto" by index size: exact search below AUTO_EXACT_BELOW pairs, HNSW below AUTO_IVF_FROM, IVF-Flat above
 AUTO_EXACT_BELOW, AUTO_IVF_FROM = 50_000, 1_000_000
 IVF_NPROBE = 16
+RESCORE = 8  # compressed backends: k × RESCORE candidates (at least 128) rescored exactly
 # Lexical-relation labels that mean "no relation": left out of indexes built from the data sets.
 UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
 _INDEX_FILE = "index.json"
@@ -156,8 +157,19 @@ class RelationIndex:
             except ImportError as exc:  # pragma: no cover - depends on the environment
                 raise ImportError("the faiss backends need faiss-cpu: pip install 'relvec[faiss]'") from exc
             self._faiss = _faiss_index(faiss, self.backend, self.vectors)
-        scores, rows = self._faiss.search(queries, k)
-        return rows, scores
+        if self.backend not in COMPRESSED_INDEX_BACKENDS:
+            scores, rows = self._faiss.search(queries, k)
+            return rows, scores
+        # codes are approximate: a shortlist of RESCORE × k is scored again exactly from the float vectors
+        _, found = self._faiss.search(queries, min(len(self), max(RESCORE * k, 128)))
+        out_rows = np.full((len(queries), k), -1, dtype=np.int64)
+        out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        for q, rows in enumerate(found):
+            rows = np.sort(rows[rows >= 0])
+            exact = self.vectors[rows] @ queries[q]
+            best = np.lexsort((rows, -exact))[:k]
+            out_rows[q, : len(best)], out_scores[q, : len(best)] = rows[best], exact[best]
+        return out_rows, out_scores
 
     @classmethod
     def from_shards(cls, directory: str | Path, backend: str = "auto") -> RelationIndex:
@@ -232,6 +244,8 @@ def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
     """A FAISS inner-product index over unit ``vectors``: flat (exact), HNSW (M 32, efSearch 128) or IVF-Flat
     (2·√n lists, k-means on up to 64 points per list, :data:`IVF_NPROBE` lists probed per query)."""
     n, dim = vectors.shape
+    if backend in COMPRESSED_INDEX_BACKENDS:
+        return _compressed_index(faiss, backend, vectors)
     if backend == "faiss-hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
@@ -243,6 +257,25 @@ def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
         index.nprobe = min(IVF_NPROBE, lists)
     else:
         index = faiss.IndexFlatIP(dim)
+    index.add(vectors)
+    return index
+
+
+def _compressed_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
+    """HNSW over 8-bit scalar-quantised vectors (4× smaller than float32), or IVF with product-quantised codes of
+    one byte per 8 dimensions (32× smaller; 2·√n lists, 16 probed), both trained on a seeded sample."""
+    n, dim = vectors.shape
+    sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))]
+    if backend == "faiss-hnsw-sq8":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    else:
+        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
+        subquantizers = next(m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 1 and dim % m == 0)
+        bits = 8 if n >= 256 * 39 else max(1, int(math.log2(max(2, n // 39))))  # PQ needs ~39 points per centroid
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, subquantizers, bits, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = min(IVF_NPROBE, lists)
+    index.train(np.ascontiguousarray(sample))
     index.add(vectors)
     return index
 
