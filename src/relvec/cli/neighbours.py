@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--backend",
         default=DEFAULT_INDEX_BACKEND,
         choices=list(INDEX_BACKENDS),
-        help="index backend; auto: exact < 50k pairs, HNSW < 1M, IVF-Flat above",
+        help="index backend; auto: exact < 50k pairs, HNSW < 1M, IVF-Flat above; faiss-hnsw-sq8 (int8 codes) and "
+        "faiss-ivfpq (product-quantised codes) rescore their shortlist exactly",
     )
     build.add_argument("--output", required=True, help="index folder")
 
