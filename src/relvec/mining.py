@@ -18,6 +18,7 @@ import torch
 
 from relvec.encoders.pair_scoring import RowScorer, require_row_scorer, rescored_top, top_indices
 from relvec.precision import compute_dtype
+from relvec.search import prototype_query
 
 Pair = tuple[str, str]
 SHORTLIST = 4096  # pairs rescored in fp32 after a fast (bf16) pass
@@ -32,14 +33,18 @@ class Mined:
 def mine_pairs(
     model: Any,
     vocabulary: Sequence[str],
-    seed: Pair,
+    seed: Pair | Sequence[Pair],
     k: int = 20,
     block: int = 8,
     on_block: Callable[[int, int], None] | None = None,
     precision: str | None = None,
+    negatives: Sequence[Pair] = (),
+    negative_weight: float = 0.5,
 ) -> list[Mined]:
-    """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(emb(seed), emb(a, b)),
-    the seed itself and its reversal left out (exact: every pair is scored; exact ties in vocabulary order).
+    """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(q, emb(a, b)), the seeds, the
+    negatives and their reversals left out (exact: every pair is scored; exact ties in vocabulary order). ``seed`` is
+    one pair (q = its unit embedding) or several, "more pairs like these": q is their prototype, less
+    ``negative_weight`` × the negatives' (:func:`~relvec.search.prototype_query`).
     ``precision`` (default: the model's) resolving to bf16 (:func:`~relvec.precision.resolve_precision`; "auto" on
     CPUs with native bf16): every pair is scored with bf16 products, then the best ``max(SHORTLIST, 4k)`` are scored
     again in fp32, which gives fp32's top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
@@ -52,13 +57,15 @@ def mine_pairs(
     dtype = compute_dtype(precision or getattr(model, "precision", "auto"))
     n = len(words)
     rows = scorer.rows_of(words)
-    query = np.asarray(model.encode(seed, normalize=True, precision="fp32"), dtype=np.float32)
+    seeds = [tuple(seed)] if _is_pair(seed) else [tuple(s) for s in seed]
+    query = _query(model, seeds, list(negatives), negative_weight)
     scores = _all_scores(scorer, rows, query, block, dtype, on_block)
     np.fill_diagonal(scores, -np.inf)
     at = {w: i for i, w in enumerate(words)}
-    for a, b in (seed, seed[::-1]):
-        if a in at and b in at:
-            scores[at[a], at[b]] = -np.inf
+    for pair in [*seeds, *map(tuple, negatives)]:
+        for a, b in (pair, pair[::-1]):
+            if a in at and b in at:
+                scores[at[a], at[b]] = -np.inf
     flat = scores.reshape(-1)
     take = min(k, n * (n - 1))
     if dtype == torch.float32:
@@ -73,6 +80,20 @@ def mine_pairs(
 
         best, values = rescored_top(flat, take, short, exact)
     return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(w, str) for w in value)
+
+
+def _query(model: Any, seeds: list[Pair], negatives: list[Pair], negative_weight: float) -> np.ndarray:
+    """The seed's unit embedding, or the prototype of several seeds less the negatives'."""
+    if not seeds:
+        raise ValueError("mining needs at least one seed pair")
+    if len(seeds) == 1 and not negatives:
+        return np.asarray(model.encode(seeds[0], normalize=True, precision="fp32"), dtype=np.float32)
+    vectors = np.asarray(model.encode([*seeds, *negatives], normalize=True, precision="fp32"), dtype=np.float32)
+    return prototype_query(vectors[: len(seeds)], vectors[len(seeds) :], negative_weight)
 
 
 def _all_scores(

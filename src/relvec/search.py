@@ -233,6 +233,29 @@ class RelationIndex:
         return cls(pairs, vectors, identity, backend or meta.get("backend", "exact"), labels)
 
 
+def prototype_query(
+    positives: np.ndarray, negatives: np.ndarray | None = None, negative_weight: float = 0.5
+) -> np.ndarray:
+    """One query for "pairs like these": the unit mean of the seed pairs' unit vectors, minus ``negative_weight`` ×
+    the mean of the negative pairs' (Rocchio's relevance feedback), made unit again."""
+
+    def unit_rows(x: np.ndarray) -> np.ndarray:
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    if len(np.atleast_2d(positives)) == 0:
+        raise ValueError("a relation by examples needs at least one seed pair")
+    if not np.isfinite(negative_weight) or negative_weight < 0:
+        raise ValueError(f"negative_weight must be a finite number >= 0, got {negative_weight}")
+    query = unit_rows(positives).mean(axis=0)
+    if negatives is not None and len(np.atleast_2d(negatives)) and np.atleast_2d(negatives).shape[1]:
+        query = query - negative_weight * unit_rows(negatives).mean(axis=0)
+    norm = np.linalg.norm(query)
+    if norm < 1e-9:
+        raise ValueError("the seed and negative pairs cancel out: no direction is left to search")
+    return (query / norm).astype(np.float32)
+
+
 def choose_backend(size: int) -> str:
     """The backend "auto" means for an index of ``size`` pairs (see :data:`AUTO_EXACT_BELOW`)."""
     if size < AUTO_EXACT_BELOW:
@@ -322,4 +345,4 @@ def labelled_dataset_pairs(data_dir: str | None = None, sources: Sequence[str] =
     return labelled
 
 
-__all__ = ["Neighbour", "RelationIndex", "dataset_pairs", "labelled_dataset_pairs"]
+__all__ = ["Neighbour", "RelationIndex", "dataset_pairs", "labelled_dataset_pairs", "prototype_query"]

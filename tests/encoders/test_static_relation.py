@@ -354,3 +354,20 @@ def test_setting_the_offset_weight_re_lays_the_vectors_out():
         [float(after @ model.encode(("w3", "w4"), precision="fp32"))],
         atol=1e-5,
     )
+
+
+def test_mining_by_several_examples_uses_their_prototype_and_leaves_them_out():
+    from relvec.mining import mine_pairs
+    from relvec.search import prototype_query
+
+    model, words = toy_student(True, 0.5, n=20)
+    seeds, negatives = [("w1", "w2"), ("w3", "w4")], [("w5", "w6")]
+    found = mine_pairs(model, words, seeds, k=6, negatives=negatives, negative_weight=0.5, precision="fp32")
+    vectors = model.encode([*seeds, *negatives], normalize=True, precision="fp32")
+    query = prototype_query(vectors[:2], vectors[2:], 0.5)
+    banned = {p for s in (*seeds, *negatives) for p in (s, s[::-1])}
+    pairs = [(a, b) for a in words for b in words if a != b and (a, b) not in banned]
+    truth = dict(zip(pairs, model.encode(pairs, precision="fp32") @ query, strict=True))
+    assert_same_top([(m.pair, m.score) for m in found], truth, 6)
+    with pytest.raises(ValueError, match="cancel out"):
+        mine_pairs(model, words, [("w1", "w2")], negatives=[("w1", "w2")], negative_weight=1.0)

@@ -296,3 +296,17 @@ def test_limits_are_checked_naming_the_field(field, value):
     assert Limits.from_dict(Limits(max_pairs=3).to_dict()) == Limits(max_pairs=3)
     with pytest.raises(ValueError, match="unknown"):
         Limits.from_dict({"max_paris": 3})
+
+
+def test_like_searches_the_index_with_the_prototype_of_several_pairs(tiny_encoder):
+    from relvec.search import prototype_query
+
+    pairs = [("cat", "kitten"), ("dog", "puppy"), ("paris", "france"), ("tokyo", "japan"), ("car", "road")]
+    index = RelationIndex.build(tiny_encoder, pairs)
+    client = TestClient(create_app(tiny_encoder, index=index, completion=False))
+    body = {"pairs": [["cow", "calf"], ["sheep", "lamb"]], "negatives": [["rome", "italy"]], "k": 3}
+    found = client.post("/like", json=body).json()["neighbours"]
+    vectors = tiny_encoder.encode([("cow", "calf"), ("sheep", "lamb"), ("rome", "italy")], normalize=True)
+    expected = index.search(prototype_query(vectors[:2], vectors[2:], 0.5), k=3)[0]
+    assert [tuple(n["pair"]) for n in found] == [n.pair for n in expected]
+    assert client.post("/like", json={"pairs": [["cow", "calf"]], "negative_weight": -1}).status_code == 422

@@ -55,7 +55,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "mine", parents=[common], help="the pairs of a vocabulary that relate most like a seed (exact, every pair)"
     )
     model_args(mine, batch_size=False)
-    mine.add_argument("seed", help="the seed pair, head:tail")
+    mine.add_argument("seed", nargs="+", help="seed pairs, head:tail; several mean 'more pairs like these'")
+    mine.add_argument("--negative", action="append", default=[], help="a pair the relation is not (repeatable)")
+    mine.add_argument(
+        "--negative-weight", type=float, default=0.5, help="how far the negatives push the query away from them"
+    )
     vocabulary_args(mine, 10_000)
     mine.add_argument("-k", type=int, default=20, help="pairs to return")
     mine.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -65,18 +69,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_mine(args: argparse.Namespace) -> int:
     from relvec.mining import mine_pairs
 
-    seed = parse_pair_argument(args.seed)
+    seeds = [parse_pair_argument(s) for s in args.seed]
+    negatives = [parse_pair_argument(s) for s in args.negative]
     vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
-    found = mine_pairs(model, vocabulary, seed, k=args.k)  # the model's precision (auto: bf16 pass, exact shortlist)
+    # the model's precision (auto: a bf16 pass, then its shortlist exactly)
+    found = mine_pairs(model, vocabulary, seeds, k=args.k, negatives=negatives, negative_weight=args.negative_weight)
     if args.json:
-        print(
-            json_line(
-                {"seed": list(seed), "pairs": [{"pair": list(m.pair), "score": round(m.score, 4)} for m in found]}
-            )
-        )
+        rows = [{"pair": list(m.pair), "score": round(m.score, 4)} for m in found]
+        print(json_line({"seeds": [list(s) for s in seeds], "negatives": [list(n) for n in negatives], "pairs": rows}))
         return 0
-    print(f"{seed[0]}:{seed[1]} among {len(vocabulary)}² ordered pairs")
+    shown = " ".join(f"{a}:{b}" for a, b in seeds) + "".join(f" -{a}:{b}" for a, b in negatives)
+    print(f"{shown} among {len(vocabulary)}² ordered pairs")
     for rank, m in enumerate(found, start=1):
         print(f"  {rank:>2}. {m.pair[0]}:{m.pair[1]}  {m.score:.3f}")
     return 0

@@ -1,7 +1,8 @@
 """The FastAPI application of ``relvec serve`` (``pip install 'relvec[serve]'``); every model call goes through the
 :class:`~relvec.serve.engine.Engine`, never on the event loop.
 
-Endpoints: ``POST /embed``, ``/similarity``, ``/analogy``, ``/neighbours`` and ``/map/locate`` (with an index),
+Endpoints: ``POST /embed``, ``/similarity``, ``/analogy``, ``/neighbours``, ``/like`` (pairs like several seeds)
+and ``/map/locate`` (with an index),
 ``/complete``, ``/classify`` (with a classifier); ``GET /health``, ``/info``, ``/metrics`` (Prometheus text),
 ``/map``; ``GET /`` is the relation explorer. Requests follow the library's input rules: a bad pair is a 422 naming
 its index and word; too many pairs, too long a word or too large a body is a 413; a malformed body never reaches
@@ -27,6 +28,7 @@ from relvec.encoders.loading import model_identity, same_model
 from relvec.encoders.pair_scoring import RowScorer
 from relvec.extras import require
 from relvec.files import short_repr
+from relvec.search import prototype_query
 from relvec.serve.engine import Engine
 from relvec.serve.limits import Limits, RequestError
 from relvec.serve.metrics import Metrics
@@ -234,6 +236,23 @@ def _index_routes(app: Any, engine: Engine, limits: Limits) -> None:
         vectors = await engine.embed(pairs)
         found = await engine.work(index.search, vectors, k, [{p} for p in pairs])
         return {"neighbours": [[{"pair": list(n.pair), "score": n.score} for n in row] for row in found]}
+
+    @app.post("/like")
+    async def like(request: Request) -> dict[str, Any]:
+        """Indexed pairs like several seed pairs: their prototype, less ``negative_weight`` × the negatives'."""
+        index = engine.need("index", NO_INDEX)
+        data = await _body(request, limits)
+        seeds = _pairs(data.get("pairs"), "pairs", limits)
+        negatives = _pairs(data["negatives"], "negatives", limits) if data.get("negatives") else []
+        k, weight = data.get("k", 10), data.get("negative_weight", 0.5)
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 1000:
+            raise RequestError(422, f"k: expected an integer in [1, 1000], got {k!r}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+            raise RequestError(422, f"negative_weight: expected a number in [0, 10], got {weight!r}")
+        vectors = await engine.embed([*seeds, *negatives])
+        query = prototype_query(vectors[: len(seeds)], vectors[len(seeds) :], float(weight))
+        found = await engine.work(index.search, query, k, [{*seeds, *negatives}])
+        return {"neighbours": [{"pair": list(n.pair), "score": n.score} for n in found[0]]}
 
     @app.get("/map")
     async def pair_map() -> dict[str, Any]:
