@@ -57,8 +57,8 @@ def mine_pairs(
     dtype = compute_dtype(precision or getattr(model, "precision", "auto"))
     n = len(words)
     rows = scorer.rows_of(words)
-    seeds = [tuple(seed)] if _is_pair(seed) else [tuple(s) for s in seed]
-    query = _query(model, seeds, list(negatives), negative_weight)
+    seeds = seed_list(seed)
+    query = mining_query(model, seeds, [tuple(p) for p in negatives], negative_weight)
     scores = _all_scores(scorer, rows, query, block, dtype, on_block)
     np.fill_diagonal(scores, -np.inf)
     at = {w: i for i, w in enumerate(words)}
@@ -82,11 +82,14 @@ def mine_pairs(
     return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
 
 
-def _is_pair(value: Any) -> bool:
-    return isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(w, str) for w in value)
+def seed_list(seed: Pair | Sequence[Pair]) -> list[Pair]:
+    """One seed pair or several, as a list of pairs."""
+    if isinstance(seed, (tuple, list)) and len(seed) == 2 and all(isinstance(w, str) for w in seed):
+        return [(seed[0], seed[1])]
+    return [(a, b) for a, b in seed]
 
 
-def _query(model: Any, seeds: list[Pair], negatives: list[Pair], negative_weight: float) -> np.ndarray:
+def mining_query(model: Any, seeds: list[Pair], negatives: list[Pair], negative_weight: float) -> np.ndarray:
     """The seed's unit embedding, or the prototype of several seeds less the negatives'."""
     if not seeds:
         raise ValueError("mining needs at least one seed pair")

@@ -62,6 +62,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     vocabulary_args(mine, 10_000)
     mine.add_argument("-k", type=int, default=20, help="pairs to return")
+    mine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: blocks of heads on Ray actors")
+    mine.add_argument("--address", default=None, help="--engine ray: a cluster ('auto': a running one; default: local)")
+    mine.add_argument("--workers", type=int, default=2, help="--engine ray: actors (one CPU each)")
+    mine.add_argument("--block-heads", type=int, default=256, help="--engine ray: heads per block (one shard each)")
+    mine.add_argument("--output", default=None, help="--engine ray: folder of block shards (resumable)")
     mine.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(handler=cmd_neighbours)
 
@@ -74,7 +79,12 @@ def cmd_mine(args: argparse.Namespace) -> int:
     vocabulary = vocabulary_from_args(args)
     model = load_model_from_args(args)
     # the model's precision (auto: a bf16 pass, then its shortlist exactly)
-    found = mine_pairs(model, vocabulary, seeds, k=args.k, negatives=negatives, negative_weight=args.negative_weight)
+    if args.engine == "ray":
+        found = _mine_on_ray(args, vocabulary, seeds, negatives)
+    else:
+        found = mine_pairs(
+            model, vocabulary, seeds, k=args.k, negatives=negatives, negative_weight=args.negative_weight
+        )
     if args.json:
         rows = [{"pair": list(m.pair), "score": round(m.score, 4)} for m in found]
         print(json_line({"seeds": [list(s) for s in seeds], "negatives": [list(n) for n in negatives], "pairs": rows}))
@@ -84,6 +94,35 @@ def cmd_mine(args: argparse.Namespace) -> int:
     for rank, m in enumerate(found, start=1):
         print(f"  {rank:>2}. {m.pair[0]}:{m.pair[1]}  {m.score:.3f}")
     return 0
+
+
+def _mine_on_ray(args: argparse.Namespace, vocabulary: list[str], seeds: list, negatives: list) -> list:
+    from relvec.bulk import require_ray
+    from relvec.mining_ray import mine_on_ray
+
+    if not args.output:
+        raise ValueError("--engine ray writes a shard per block: pass --output DIR")
+    ray = require_ray()
+    if args.address:
+        ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+    try:
+        return mine_on_ray(
+            args.model,
+            vocabulary,
+            seeds,
+            args.output,
+            k=args.k,
+            block_heads=args.block_heads,
+            workers=args.workers,
+            negatives=negatives,
+            negative_weight=args.negative_weight,
+            precision=args.precision,
+            on_block=lambda i, n: print(f"block {i}/{n}", file=sys.stderr, flush=True) if progress() else None,
+        )
+    finally:
+        ray.shutdown()
 
 
 def cmd_neighbours(args: argparse.Namespace) -> int:

@@ -208,13 +208,16 @@ class PairScorer:
 
     def offset_matrix(self, rows: torch.Tensor, part: tuple[float, torch.Tensor]) -> np.ndarray:
         """factor · q_o · (e_b − e_a) / ‖e_b − e_a‖ for every (a, b) of ``rows`` × ``rows`` (an N × N float32
-        matrix, from E·q_o and E·Eᵀ of the unit word vectors; built in place)."""
+        matrix, from E·q_o and E·Eᵀ; built in place). The squared norms are the rows' own (a float16 table's rows
+        are unit only to ~1e-3)."""
         scale, query = part
         table = self.tables().vectors[rows]
         projection = (table @ query).numpy().astype(np.float32)
-        out = (table @ table.T).numpy().astype(np.float32)  # then ‖e_b − e_a‖ = √(2 − 2 e_a·e_b), in place
+        squares = (table * table).sum(1).numpy().astype(np.float32)
+        out = (table @ table.T).numpy().astype(np.float32)  # then ‖e_b − e_a‖² = |e_a|² + |e_b|² − 2 e_a·e_b
         np.multiply(out, -2.0, out=out)
-        np.add(out, 2.0, out=out)
+        np.add(out, squares[:, None], out=out)
+        np.add(out, squares[None, :], out=out)
         np.maximum(out, 1e-12, out=out)
         np.sqrt(out, out=out)
         np.divide(projection[None, :] - projection[:, None], out, out=out)
