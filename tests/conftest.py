@@ -204,3 +204,24 @@ def assert_same_top(found, truth, k, atol=1e-5):
     np.testing.assert_allclose([score for _, score in found], best, atol=atol)
     for item, score in found:
         assert abs(truth[item] - score) <= atol, (item, score, truth[item])
+
+
+def tiny_distill_arguments(data_dir, output, **overrides):
+    """The distillation settings of the tests: a 200-pair run of a 16-unit network, selected on U2 valid."""
+    from relvec.distill import DistillArguments
+
+    settings = dict(
+        teacher="tiny",
+        output_dir=str(output),
+        data_dir=str(data_dir),
+        pairs=200,
+        random_share=0.3,
+        neighbour_share=0.2,
+        hidden=16,
+        rank=4,
+        epochs=2,
+        batch_size=32,
+        shard_size=100,
+        select_sets="u2",
+    )
+    return DistillArguments(**(settings | overrides))

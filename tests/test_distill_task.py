@@ -9,6 +9,8 @@ from relvec.distill import DistillArguments, distill
 from relvec.distill_task import relation_task, task_loss
 from relvec.encoders.pair_network import PairNetwork
 
+from conftest import tiny_distill_arguments
+
 WORDS = [f"w{i}" for i in range(24)]
 
 
@@ -49,23 +51,7 @@ def test_the_task_loss_falls_as_the_student_learns_the_relations():
 
 
 def test_distill_with_the_task_loss_trains_and_records_it(tiny_encoder, suite_data, tmp_path):
-    args = DistillArguments(
-        teacher="tiny",
-        output_dir=str(tmp_path / "static"),
-        data_dir=str(suite_data),
-        pairs=200,
-        random_share=0.3,
-        neighbour_share=0.2,
-        hidden=16,
-        rank=4,
-        epochs=2,
-        batch_size=32,
-        shard_size=100,
-        select_sets="u2",
-        task_weight=0.5,
-        task_relations=2,
-        task_negatives=8,
-    )
+    args = tiny_distill_arguments(suite_data, tmp_path / "static", task_weight=0.5, task_relations=2, task_negatives=8)
     vocabulary = [
         "cat",
         "kitten",

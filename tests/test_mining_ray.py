@@ -30,17 +30,12 @@ def test_ray_mining_equals_one_process_and_resumes(local_ray, tmp_path):
     pairs = [(a, b) for a in words for b in words if a != b]
     truth = {m.pair: m.score for m in mine_pairs(model, words, seeds, k=len(pairs), precision="fp32")}
     done = []
-    found = mine_on_ray(
-        str(folder),
-        words,
-        seeds,
-        tmp_path / "out",
-        k=9,
-        block_heads=3,
-        workers=2,
-        precision="fp32",
-        on_block=lambda i, n: done.append(i),
-    )
+
+    def run() -> list:
+        options = {"k": 9, "block_heads": 3, "workers": 2, "precision": "fp32"}
+        return mine_on_ray(str(folder), words, seeds, tmp_path / "out", on_block=lambda i, n: done.append(i), **options)
+
+    found = run()
     assert len(done) == 7 and len(list((tmp_path / "out").glob("block-*.json"))) == 7  # 20 heads in blocks of 3
     assert_same_top([(m.pair, m.score) for m in found], truth, 9)
     assert_same_top([(m.pair, m.score) for m in alone], truth, 9)
@@ -48,17 +43,7 @@ def test_ray_mining_equals_one_process_and_resumes(local_ray, tmp_path):
     for name in ("block-00000003.json", "block-00000012.json"):
         (tmp_path / "out" / name).unlink()
     done.clear()
-    again = mine_on_ray(
-        str(folder),
-        words,
-        seeds,
-        tmp_path / "out",
-        k=9,
-        block_heads=3,
-        workers=2,
-        precision="fp32",
-        on_block=lambda i, n: done.append(i),
-    )
+    again = run()
     assert len(done) == 2 and [m.pair for m in again] == [m.pair for m in found]
     with pytest.raises(ValueError, match="other settings"):
         mine_on_ray(str(folder), words, seeds, tmp_path / "out", k=5, block_heads=3, precision="fp32")

@@ -15,28 +15,14 @@ from relvec.encoders.static_relation import NETWORK_FILE, TABLE_FILE, StaticRela
 from relvec.files import FileFormatError
 from relvec.loading import load_model
 
-from conftest import WordOffsetEncoder, assert_same_top
+from conftest import WordOffsetEncoder, assert_same_top, tiny_distill_arguments
 
 VOCAB = "cat kitten dog puppy sun planet animal part thing car road paris france tokyo japan".split()  # noqa: SIM905
 
 
 @pytest.fixture()
 def student(tiny_encoder, suite_data, tmp_path):
-    args = DistillArguments(
-        teacher="tiny",
-        output_dir=str(tmp_path / "static"),
-        data_dir=str(suite_data),
-        pairs=200,
-        random_share=0.3,
-        neighbour_share=0.2,
-        hidden=16,
-        rank=4,
-        epochs=2,
-        batch_size=32,
-        shard_size=100,
-        select_sets="u2",
-    )
-    return distill(args, teacher=tiny_encoder, vocabulary=VOCAB)
+    return distill(tiny_distill_arguments(suite_data, tmp_path / "static"), teacher=tiny_encoder, vocabulary=VOCAB)
 
 
 def test_the_student_trains_saves_and_reloads_bit_identically(student, tmp_path):
