@@ -35,12 +35,14 @@ def reduce_model(
     pairs: Sequence[Pair],
     batch_size: int = 64,
     show_progress_bar: bool | None = None,
+    center: bool = False,
 ) -> Reduction:
     """Fit a PCA of ``dim`` components on ``model``'s unit vectors of ``pairs`` and save it into ``folder``."""
     if not Path(folder).is_dir():
         raise ValueError(f"{folder}: a reduction is stored in the model's folder, and this is not a folder")
     vectors = model.encode(list(pairs), batch_size=batch_size, normalize=True, show_progress_bar=show_progress_bar)
     vectors = np.asarray(vectors)
-    reduction = fit_pca(vectors, dim, fitted_on=f"{len(pairs)} training pairs (SemEval-2012, lexical train/valid)")
+    fitted_on = f"{len(pairs)} training pairs (SemEval-2012, lexical train/valid)" + (", centred" if center else "")
+    reduction = fit_pca(vectors, dim, fitted_on=fitted_on, center=center)
     save_reduction(reduction, folder)
     return reduction

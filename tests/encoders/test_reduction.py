@@ -97,3 +97,14 @@ def test_relvec_reduce_then_embed_with_dim(tiny_dir, suite_data, tmp_path, capsy
     assert np.load(out).shape == (2, 4)
     assert main(["embed", "--model", str(folder), "--dim", "9", "cat:kitten", "--output", str(out)]) == 1
     assert "holds sizes up to 8" in capsys.readouterr().err
+
+
+def test_uncentred_by_default_centred_on_request():
+    model, words = low_rank_offsets()
+    pairs = [(words[i], words[i + 1]) for i in range(30)]  # one order only: the offsets' mean is not zero
+    vectors = model.encode(pairs)
+    plain, centred = fit_pca(vectors, 4), fit_pca(vectors, 4, center=True)
+    assert not plain.mean.any() and centred.mean.any()
+    # both span the vectors' 4-dim subspace: the uncentred one keeps every cosine exactly
+    small = plain.apply(vectors, 4)
+    np.testing.assert_allclose(small @ small.T, vectors @ vectors.T, atol=1e-4)

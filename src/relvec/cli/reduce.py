@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     parser.add_argument("--input", default=None, help="more pairs to fit on (TSV or JSONL, as for relvec embed)")
     parser.add_argument("--max-pairs", type=int, default=50_000, help="fit on a seeded sample of at most this many")
+    parser.add_argument(
+        "--center", action="store_true", help="a centred PCA (default: uncentred, measured better on analogy valid)"
+    )
     parser.set_defaults(handler=cmd_reduce)
 
 
@@ -35,7 +38,9 @@ def cmd_reduce(args: argparse.Namespace) -> int:
     extra = read_pairs_file(args.input) if args.input else []
     pairs = fitting_pairs(args.data_dir, extra, args.max_pairs)
     model = load_model_from_args(args)
-    reduction = reduce_model(model, args.model, args.max_dim, pairs, args.batch_size, show_progress_bar=progress())
+    reduction = reduce_model(
+        model, args.model, args.max_dim, pairs, args.batch_size, show_progress_bar=progress(), center=args.center
+    )
     print(
         f"{args.model}: PCA {reduction.source_dim} -> {reduction.max_dim} fitted on {len(pairs)} pairs", file=sys.stderr
     )

@@ -1,7 +1,8 @@
 """Compact relation vectors: a model's vectors reduced to a chosen size by PCA fitted on its own vectors.
 
-A reduction is one PCA of up to ``max_dim`` components, stored in the model's folder (``reduction.safetensors``:
-the mean and the components, rows ordered by explained variance, and ``relvec_reductions.json`` describing it).
+A reduction is one PCA of up to ``max_dim`` components (uncentred by default: see :func:`fit_pca`), stored in the
+model's folder (``reduction.safetensors``: the mean, zero unless centred, and the components, rows ordered by
+explained variance, and ``relvec_reductions.json`` describing it).
 Principal components are nested, so one fit serves every size up to ``max_dim``: the vector at size k is the unit
 vector of the first k coordinates, (v − μ)·Cₖᵀ / ‖·‖. ``load_model(folder, dim=k)`` gives a
 :class:`ReducedEncoder`, a model like any other (``encode``, ``embedding_dim`` k, ``save_pretrained``).
@@ -61,17 +62,19 @@ class Reduction:
         return (reduced / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
 
-def fit_pca(vectors: np.ndarray, max_dim: int, fitted_on: str = "") -> Reduction:
-    """The first ``max_dim`` principal directions of ``vectors`` (rows, float32), their mean removed. Each
-    direction's sign is fixed (its largest component positive), so a refit on the same vectors is the same."""
+def fit_pca(vectors: np.ndarray, max_dim: int, fitted_on: str = "", center: bool = False) -> Reduction:
+    """The first ``max_dim`` principal directions of ``vectors`` (rows, float32): of their second moment by default
+    (an uncentred PCA, i.e. a truncated SVD, which keeps the direction all relation vectors share: measured better
+    on analogy valid than the centred one for a hybrid and its student, RESULTS.md), of their covariance with
+    ``center``. Each direction's sign is fixed (its largest component positive), so a refit is the same."""
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"a PCA needs a matrix of at least two vectors, got shape {x.shape}")
     if not 1 <= max_dim <= min(x.shape):
         raise ValueError(f"dim must be in [1, {min(x.shape)}] for {len(x)} vectors of {x.shape[1]} dims, got {max_dim}")
-    mean = x.mean(axis=0)
-    covariance = np.cov(x - mean, rowvar=False)
-    values, vecs = np.linalg.eigh(covariance)
+    mean = x.mean(axis=0) if center else np.zeros(x.shape[1])
+    moment = (x - mean).T @ (x - mean) / len(x)
+    values, vecs = np.linalg.eigh(moment)
     order = np.argsort(values)[::-1][:max_dim]
     components = vecs[:, order].T
     components *= np.sign(components[np.arange(max_dim), np.abs(components).argmax(axis=1)])[:, None]
