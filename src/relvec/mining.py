@@ -61,25 +61,34 @@ def mine_pairs(
     query = mining_query(model, seeds, [tuple(p) for p in negatives], negative_weight)
     scores = _all_scores(scorer, rows, query, block, dtype, on_block)
     np.fill_diagonal(scores, -np.inf)
-    at = {w: i for i, w in enumerate(words)}
-    for pair in [*seeds, *map(tuple, negatives)]:
-        for a, b in (pair, pair[::-1]):
-            if a in at and b in at:
-                scores[at[a], at[b]] = -np.inf
+    for a, b in excluded_rows(words, [*seeds, *map(tuple, negatives)]):
+        scores[a, b] = -np.inf
     flat = scores.reshape(-1)
-    take = min(k, n * (n - 1))
+
+    def exact(chosen: np.ndarray) -> np.ndarray:
+        index = torch.as_tensor(chosen)
+        return scorer.score_rows(rows[index // n], rows[index % n], query)
+
+    best, values = best_scored(flat, k, dtype, exact)
+    return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
+
+
+def excluded_rows(words: Sequence[str], pairs: Sequence[Pair]) -> set[tuple[int, int]]:
+    """(head row, tail row) of ``pairs`` and of their reversals whose words are in ``words``: never mined."""
+    at = {w: i for i, w in enumerate(words)}
+    return {(at[a], at[b]) for pair in pairs for a, b in (pair, pair[::-1]) if a in at and b in at}
+
+
+def best_scored(
+    flat: np.ndarray, k: int, dtype: torch.dtype, exact: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` finite entries of ``flat`` (indices, scores): directly in fp32; after a bf16 pass, its best
+    ``max(SHORTLIST, 4k)`` scored again by ``exact`` (indices -> fp32 scores), which gives fp32's top k."""
+    take = min(k, int(np.isfinite(flat).sum()))
     if dtype == torch.float32:
         best = top_indices(flat, take)
-        values = flat[best]
-    else:  # the shortlist scored again exactly: fp32's top k
-        short = min(max(SHORTLIST, 4 * take), n * (n - 1))
-        index = torch.as_tensor
-
-        def exact(chosen: np.ndarray) -> np.ndarray:
-            return scorer.score_rows(rows[index(chosen // n)], rows[index(chosen % n)], query)
-
-        best, values = rescored_top(flat, take, short, exact)
-    return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
+        return best, flat[best]
+    return rescored_top(flat, take, max(SHORTLIST, 4 * take), exact)
 
 
 def seed_list(seed: Pair | Sequence[Pair]) -> list[Pair]:

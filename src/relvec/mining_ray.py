@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from relvec.encoders.pair_scoring import require_row_scorer, rescored_top, top_indices
+from relvec.encoders.pair_scoring import require_row_scorer
 from relvec.files import read_json, write_json
 from relvec.loading import load_model, model_identity
-from relvec.mining import SHORTLIST, Mined, Pair, mining_query, seed_list
+from relvec.mining import Mined, Pair, best_scored, excluded_rows, mining_query, seed_list
 from relvec.precision import compute_dtype
 
 MANIFEST = "manifest.json"
@@ -42,33 +42,26 @@ class BlockMiner:
         self.words, self.rows = words, self.scorer.rows_of(words)
         self.query = mining_query(self.model, seeds, negatives, weight)
         self.dtype = compute_dtype(precision)
-        at = {w: i for i, w in enumerate(words)}
-        self.banned = {(at[a], at[b]) for p in (*seeds, *negatives) for a, b in (p, p[::-1]) if a in at and b in at}
+        self.banned = excluded_rows(words, [*seeds, *negatives])
 
     def block(self, start: int, stop: int, k: int) -> dict[str, Any]:
         n = len(self.words)
         heads = self.rows[start:stop].repeat_interleave(n)
         tails = self.rows.repeat(stop - start)
-        fast = self.dtype != torch.float32
-        scores = self.scorer.score_rows(heads, tails, self.query, self.dtype if fast else torch.float32)
+        scores = self.scorer.score_rows(heads, tails, self.query, self.dtype)
         for i in range(stop - start):  # a ≠ b, and never the seeds or negatives
             scores[i * n + start + i] = -np.inf
         for a, b in self.banned:
             if start <= a < stop:
                 scores[(a - start) * n + b] = -np.inf
-        take = min(k, int(np.isfinite(scores).sum()))
-        if fast:
-            short = max(SHORTLIST, 4 * take)
-            best, values = rescored_top(scores, take, short, lambda c: self._exact(heads, tails, c))
-        else:
-            best = top_indices(scores, take)
-            values = scores[best]
-        flat = [(start + int(i) // n) * n + int(i) % n for i in best]
-        return {"start": start, "stop": stop, "flat": flat, "scores": [float(v) for v in values]}
 
-    def _exact(self, heads: torch.Tensor, tails: torch.Tensor, chosen: np.ndarray) -> np.ndarray:
-        index = torch.as_tensor(chosen)
-        return self.scorer.score_rows(heads[index], tails[index], self.query)
+        def exact(chosen: np.ndarray) -> np.ndarray:
+            index = torch.as_tensor(chosen)
+            return self.scorer.score_rows(heads[index], tails[index], self.query)
+
+        best, values = best_scored(scores, k, self.dtype, exact)
+        flat = [start * n + int(i) for i in best]  # the block's rows start at head row `start`
+        return {"start": start, "stop": stop, "flat": flat, "scores": [float(v) for v in values]}
 
 
 def _digest(words: Sequence[str]) -> str:

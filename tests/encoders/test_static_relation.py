@@ -188,6 +188,9 @@ def test_fast_mining_rescores_its_shortlist_exactly(hidden, monkeypatch):
     assert not {("w1", "w2"), ("w2", "w1")} & {
         m.pair for m in mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, precision="bf16")
     }
+    for precision in ("fp32", "bf16"):  # a vocabulary with fewer pairs than k: only real pairs, never the seed
+        few = mining.mine_pairs(model, words[:3], ("w1", "w2"), 9, precision=precision)
+        assert len(few) == 4 and np.isfinite([m.score for m in few]).all()
 
 
 def test_info_describes_a_static_model(student, tmp_path, capsys):
