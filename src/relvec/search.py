@@ -27,6 +27,7 @@ from relvec.data import (
 )
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.loading import localize, model_identity, reference_for, same_model
+from relvec.encoders.pair_scoring import top_indices
 from relvec.files import FileFormatError, create, read_json, save_into, short_repr, write_json
 from relvec.options import COMPRESSED_INDEX_BACKENDS, DATA_SOURCES, INDEX_BACKENDS
 
@@ -105,15 +106,18 @@ class RelationIndex:
     # ------------------------------------------------------------------ search
     def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
         """The ``k`` nearest indexed pairs of each query pair; refuses a model other than the index's."""
-        identity = model_identity(model)
+        self.check_model(model_identity(model))
+        checked, _ = validate_pairs(pairs)
+        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
+        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
+
+    def check_model(self, identity: dict[str, Any]) -> None:
+        """A ValueError unless ``identity`` (:func:`~relvec.encoders.loading.model_identity`) is the index's model."""
         if not same_model(self.identity, identity):
             raise ValueError(
                 f"this index was built with {self.identity.get('name')!r}; the query model {identity['name']!r} "
                 "embeds pairs differently. Query with the index's model or rebuild the index."
             )
-        checked, _ = validate_pairs(pairs)
-        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
-        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
 
     def search(
         self, queries: np.ndarray, k: int = 10, exclude: Sequence[set[Pair]] | None = None
@@ -165,9 +169,9 @@ class RelationIndex:
         out_rows = np.full((len(queries), k), -1, dtype=np.int64)
         out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
         for q, rows in enumerate(found):
-            rows = np.sort(rows[rows >= 0])
+            rows = np.sort(rows[rows >= 0])  # in row order, so exact ties break by row as everywhere else
             exact = self.vectors[rows] @ queries[q]
-            best = np.lexsort((rows, -exact))[:k]
+            best = top_indices(exact, k)
             out_rows[q, : len(best)], out_scores[q, : len(best)] = rows[best], exact[best]
         return out_rows, out_scores
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from relvec.completion import AnalogyCompleter, default_vocabulary, word_vectors_of
 from relvec.encoders.base import validate_pairs
-from relvec.encoders.loading import model_identity, same_model
+from relvec.encoders.loading import model_identity
 from relvec.encoders.pair_scoring import RowScorer
 from relvec.extras import require
 from relvec.files import short_repr
@@ -94,10 +94,7 @@ def _part(given: Any, check: Callable[[Any], Any]) -> tuple[Any, Callable[[], An
 
 def _checked_index(index: Any, identity: dict[str, Any]) -> Any:
     """The index, if the served model is the one it was built with (else queries would mean nothing)."""
-    if not same_model(index.identity, identity):
-        raise ValueError(
-            f"the index was built with {index.identity.get('name')!r}, not the served model {identity['name']!r}"
-        )
+    index.check_model(identity)
     return index
 
 

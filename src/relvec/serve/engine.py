@@ -50,23 +50,17 @@ class Lane:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"relvec-{name}")
         self.pending = 0  # touched on the event loop's thread only
 
-    def admit(self) -> None:
-        """Count one more call, or refuse it (503) when the lane is full."""
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` on one of the lane's threads; a 503 when ``max_queue`` calls are already waiting or running."""
         if self.pending >= self.limits.max_queue:
             self.metrics.busy += 1
-            raise RequestError(503, f"the server is busy ({self.name} queue full); retry shortly", self._retry())
+            retry = self.limits.retry_after_s
+            raise RequestError(503, f"the server is busy ({self.name} queue full); retry shortly", retry)
         self.pending += 1
-
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args)`` on one of the lane's threads."""
-        self.admit()
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
         finally:
             self.pending -= 1
-
-    def _retry(self) -> int:
-        return self.limits.retry_after_s
 
 
 class Batcher:
@@ -89,7 +83,8 @@ class Batcher:
             self.queue.put_nowait((pairs, future))
         except asyncio.QueueFull:
             self.metrics.busy += 1
-            raise RequestError(503, "the server is busy (request queue full); retry shortly", 1) from None
+            retry = self.limits.retry_after_s
+            raise RequestError(503, "the server is busy (request queue full); retry shortly", retry) from None
         return await future
 
     def _encode(self, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -185,9 +180,6 @@ class Engine:
         if state == "failed":
             raise RequestError(503, f"{name} is unavailable: {error}")
         return value
-
-    def has(self, name: str) -> bool:
-        return name in self.parts
 
     def health(self) -> dict[str, Any]:
         """``{"status": "ok"}`` when every part is ready, else which parts are warming or failed."""

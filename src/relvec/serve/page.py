@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from relvec.encoders.reduction import fit_pca
 from relvec.serve.limits import RequestError
 
 
@@ -41,14 +42,8 @@ def index_map(index: Any, limit: int) -> IndexMap:
     if len(rows) < 3:
         raise RequestError(422, f"the index has {len(rows)} pairs; a map needs at least 3")
     vectors = np.asarray(index.vectors[rows], dtype=np.float64)
-    mean = vectors.mean(axis=0)
-    _, _, vt = np.linalg.svd(vectors - mean, full_matrices=False)
-    axes = vt[:2]
-    # a principal direction's sign is arbitrary: fix it (largest component positive) so the map is the same everywhere
-    axes = axes * np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
-    if len(axes) < 2:
-        axes = np.vstack([axes, np.zeros((2 - len(axes), vectors.shape[1]))])
-    drawn = IndexMap([], mean, axes)
+    pca = fit_pca(vectors, 2, center=True)  # signs fixed there, so the map is the same everywhere
+    drawn = IndexMap([], pca.mean.astype(np.float64), pca.components.astype(np.float64))
     labels = getattr(index, "labels", None)
     for row, (x, y) in zip(rows, drawn.locate(vectors), strict=True):
         point: dict[str, Any] = {"pair": list(index.pairs[row]), "x": x, "y": y}
