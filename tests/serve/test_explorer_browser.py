@@ -48,6 +48,11 @@ def browser():
         driver.quit()
 
 
+def _read(driver, css: str, field: str) -> list[str]:
+    """One field of every element matching css, read in a single script call (a snapshot of the page)."""
+    return driver.execute_script(f"return [...document.querySelectorAll({css!r})].map((e) => e.{field});")
+
+
 def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tmp_path):
     index = RelationIndex.build(tiny_encoder, INDEXED, labels=LABELS)
     expected = index.query(tiny_encoder, [("wasn", "aware")], k=3)[0]
@@ -58,15 +63,15 @@ def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tm
         # nearest relations: the page shows the index's own top neighbour first
         browser.find_element(By.ID, "neighbours-pair").send_keys("wasn:aware")
         browser.find_element(By.ID, "neighbours-go").click()
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#neighbours-result li"))
-        first = browser.find_elements(By.CSS_SELECTOR, "#neighbours-result li")[0].text
+        wait.until(lambda d: _read(d, "#neighbours-result li", "innerText"))
+        first = _read(browser, "#neighbours-result li", "innerText")[0]
         assert first.startswith(":".join(expected[0].pair) + " ")
         # an analogy question: the page marks the answer the server chose
         browser.find_element(By.ID, "analogy-stem").send_keys("aware:this")
         browser.find_element(By.ID, "analogy-choices").send_keys("relation:between, today:finally")
         browser.find_element(By.ID, "analogy-go").click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#analogy-result li")) == 2)
-        marked = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#analogy-result li") if "✔" in li.text]
+        wait.until(lambda d: len(_read(d, "#analogy-result li", "innerText")) == 2)
+        marked = [text for text in _read(browser, "#analogy-result li", "innerText") if "✔" in text]
         assert len(marked) == 1
         # errors are messages on the page: a malformed pair (caught by the page) and a bad word (the server's 422)
         field = browser.find_element(By.ID, "neighbours-pair")
@@ -101,12 +106,13 @@ def test_the_explorer_answers_queries_and_shows_errors(browser, tiny_encoder, tm
         target = next(d for d in dots if d.get_attribute("data-pair") == "today:finally")
         ActionChains(browser).move_to_element(target).click().perform()
         wait.until(lambda d: d.find_element(By.ID, "neighbours-pair").get_attribute("value") == "today:finally")
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map .query"))
-        assert browser.find_element(By.CSS_SELECTOR, "#map .query").get_attribute("data-pair") == "today:finally"
-        listed = [li.text.split(" ")[0] for li in browser.find_elements(By.CSS_SELECTOR, "#neighbours-result li")]
+        # the earlier search's star goes before this one's is drawn: wait for the star of the pair clicked (read in
+        # one script call, so a redraw between finding an element and reading it cannot go stale)
+        wait.until(lambda d: _read(d, "#map .query", "dataset.pair") == ["today:finally"])
+        listed = [text.split(" ")[0] for text in _read(browser, "#neighbours-result li", "innerText")]
         expected_pairs = [":".join(n.pair) for n in index.query(tiny_encoder, [("today", "finally")], k=10)[0]]
         assert listed == expected_pairs
-        ringed = {d.get_attribute("data-pair") for d in browser.find_elements(By.CSS_SELECTOR, "#map circle.neighbour")}
+        ringed = set(_read(browser, "#map circle.neighbour", "dataset.pair"))
         assert ringed == set(expected_pairs)
         # no request of the page was refused (the icon is asked for and answered)
         assert not [e for e in browser.get_log("browser") if "status of 401" in e.get("message", "")]
