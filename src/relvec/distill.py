@@ -36,6 +36,7 @@ from relvec.data.pairs import (
 )
 from relvec.data.relation_similarity import load_relation_similarity
 from relvec.data.wordnet import load_wordnet, wordnet_pairs
+from relvec.distill_rank import tail_ranking_loss
 from relvec.distill_task import RelationTask, relation_task, task_loss
 from relvec.encoders.layout import mixing_factors
 from relvec.encoders.pair_network import PairNetwork
@@ -59,11 +60,17 @@ DISTILL_RANGES = {
     "epochs": ("int", 1, 10_000),
     "batch_size": ("int", 8, 1_000_000),
     "learning_rate": ("float", 1e-7, 1.0),
+    "weight_decay": ("float", 0.0, 10.0),
+    "dropout": ("float", 0.0, 0.9),
     "structure_weight": ("float", 0.0, 100.0),
     "task_weight": ("float", 0.0, 100.0),
     "task_relations": ("int", 1, 10_000),
     "task_negatives": ("int", 0, 1_000_000),
+    "rank_weight": ("float", 0.0, 100.0),
+    "rank_pairs": ("int", 1, 100_000),
+    "rank_negatives": ("int", 0, 1_000_000),
     "seed": ("int", 0, 2**32 - 1),
+    "wordnet_min_count": ("int", 0, 1_000_000),
     "shard_size": ("int", 100, 10_000_000),
     "teacher_batch_size": ("int", 1, 100_000),
 }
@@ -82,6 +89,9 @@ class DistillArguments:
     random_share: float = option(0.3, help="share of random vocabulary pairs among the training pairs")
     neighbour_share: float = option(0.2, help="share of pairs of nearby words (by word-vector cosine)")
     wordnet: bool = option(False, help="add WordNet relation pairs (relvec[wordnet])")
+    wordnet_min_count: int = option(
+        1, help="with --wordnet: a lemma's least SemCor count (0: every lemma, ~6x the pairs of 1)"
+    )
     reverse: bool = option(
         False, help="also embed every related pair reversed, (b, a): a bidirectional student computes f(b, a) too"
     )
@@ -91,12 +101,19 @@ class DistillArguments:
     epochs: int = option(4, help="passes over the training pairs (the best on analogy valid is kept)")
     batch_size: int = option(1024, help="pairs per optimiser step")
     learning_rate: float = option(2e-3, help="AdamW peak learning rate (cosine decay)")
+    weight_decay: float = option(0.0, help="AdamW weight decay (decoupled)")
+    dropout: float = option(0.0, help="dropout on the pair network's hidden units while training (0: off)")
     structure_weight: float = option(0.0, help="weight of the batch cosine-matrix term of the loss (0: off)")
     task_weight: float = option(
         0.0, help="weight of RelBERT's own loss (NCE over SemEval-2012 train relations) on the student (0: off)"
     )
     task_relations: int = option(8, help="relations per step of the task loss")
     task_negatives: int = option(1024, help="random vocabulary pairs per step as extra negatives of the task loss")
+    rank_weight: float = option(
+        0.0, help="weight of the completion loss: rank a related pair's own tail above the vocabulary (0: off)"
+    )
+    rank_pairs: int = option(128, help="related pairs per step of the completion loss")
+    rank_negatives: int = option(256, help="random vocabulary words per step as its extra candidate tails")
     offset_weights: str = option(
         "0.5,0.7,1",
         help="a hybrid teacher's student: offset weights tried on analogy valid after training, besides the "
@@ -208,15 +225,16 @@ def _cached_vectors(work_dir: Path) -> tuple[dict[Pair, tuple[int, int]], list[n
 # ---------------------------------------------------------------------------- the data
 def training_pairs(
     args: DistillArguments, vocabulary: Sequence[str], vectors: np.ndarray
-) -> tuple[list[Pair], dict[str, int]]:
+) -> tuple[list[Pair], dict[str, int], set[Pair]]:
     """Benchmark train/valid pairs (and WordNet's) first, optionally each reversed, then random and nearby
-    vocabulary pairs; shuffled and cut to ``args.pairs``."""
+    vocabulary pairs; shuffled and cut to ``args.pairs``. Also returns the related pairs (every source but the
+    random and nearby ones)."""
     n_random = int(args.pairs * args.random_share)
     n_near = int(args.pairs * args.neighbour_share)
     related = {
         "semeval": semeval_pairs(args.data_dir),
         "lexical": lexical_pairs(args.data_dir),
-        **({"wordnet": wordnet_relation_pairs()} if args.wordnet else {}),
+        **({"wordnet": wordnet_relation_pairs(args.wordnet_min_count)} if args.wordnet else {}),
     }
     sources = {
         **related,
@@ -224,12 +242,14 @@ def training_pairs(
         "random": random_pairs(vocabulary, n_random, args.seed),
         "neighbours": neighbour_pairs(vocabulary, vectors, n_near, seed=args.seed),
     }
-    return distillation_pairs(sources, excluded_pairs(args.data_dir), limit=args.pairs, seed=args.seed)
+    pairs, counts = distillation_pairs(sources, excluded_pairs(args.data_dir), limit=args.pairs, seed=args.seed)
+    related = {p for name, chosen in sources.items() if name not in ("random", "neighbours") for p in chosen}
+    return pairs, counts, related
 
 
-def wordnet_relation_pairs() -> list[Pair]:
+def wordnet_relation_pairs(min_count: int = 1) -> list[Pair]:
     """Every pair of WordNet's relation types (``relvec data wordnet``'s pairs), in a fixed order."""
-    pairs = wordnet_pairs(load_wordnet())
+    pairs = wordnet_pairs(load_wordnet(), min_count=min_count)
     return [pair for kind in sorted(pairs) for pair in pairs[kind]]
 
 
@@ -250,6 +270,24 @@ def structure_loss(student: torch.Tensor, teacher: torch.Tensor, weight: float) 
     return loss
 
 
+def step_loss(
+    network: PairNetwork,
+    table: torch.Tensor,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    args: DistillArguments,
+    generator: torch.Generator,
+    task: RelationTask | None,
+) -> torch.Tensor:
+    """Imitation of the teacher on a batch of (heads, tails, teacher vectors), plus the task loss if asked."""
+    heads, tails, targets = batch
+    loss = structure_loss(network(table[heads], table[tails]), targets, args.structure_weight)
+    if task is not None and args.task_weight > 0:
+        loss = loss + args.task_weight * task_loss(
+            network, table, task, generator, args.task_relations, args.task_negatives
+        )
+    return loss
+
+
 def train_network(
     network: PairNetwork,
     table: torch.Tensor,
@@ -259,12 +297,15 @@ def train_network(
     args: DistillArguments,
     on_epoch: Callable[[int, float], float],
     task: RelationTask | None = None,
+    related: torch.Tensor | None = None,
 ) -> list[dict[str, float]]:
     """AdamW with cosine decay over ``args.epochs``; ``on_epoch(epoch, train_loss)`` returns the validation score,
     and the best epoch's weights are loaded back at the end. With ``task``, each step adds ``args.task_weight`` ×
-    the task loss (:mod:`relvec.distill_task`)."""
+    the task loss (:mod:`relvec.distill_task`); with ``related`` (a mask of the pairs whose words are related),
+    ``args.rank_weight`` × the tail-ranking loss of up to ``args.rank_pairs`` of them (:mod:`relvec.distill_rank`)."""
     generator = torch.Generator().manual_seed(args.seed)
-    optimiser = torch.optim.AdamW(network.parameters(), lr=args.learning_rate, weight_decay=0.0)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    network.dropout = args.dropout
     steps = args.epochs * math.ceil(len(heads) / args.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
@@ -277,11 +318,13 @@ def train_network(
         losses = []
         for start in range(0, len(order), args.batch_size):
             idx = order[start : start + args.batch_size]
-            out = network(table[heads[idx]], table[tails[idx]])
-            loss = structure_loss(out, targets[idx], args.structure_weight)
-            if task is not None and args.task_weight > 0:
-                extra = task_loss(network, table, task, generator, args.task_relations, args.task_negatives)
-                loss = loss + args.task_weight * extra
+            loss = step_loss(network, table, (heads[idx], tails[idx], targets[idx]), args, generator, task)
+            if related is not None and args.rank_weight > 0:
+                chosen = idx[related[idx]][: args.rank_pairs]
+                extra = tail_ranking_loss(
+                    network, table, heads[chosen], tails[chosen], targets[chosen], generator, args.rank_negatives
+                )
+                loss = loss + args.rank_weight * extra
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -332,7 +375,7 @@ def distill(
     prompt, word_vectors, bidirectional, weight = teacher_parts(teacher)
     words, table = word_table(word_vectors, vocabulary or default_vocabulary(args.vocab_size))
     log(f"word table: {len(words)} words of {word_vectors.backbone}")
-    pairs, counts = training_pairs(args, words, table)
+    pairs, counts, related_pairs = training_pairs(args, words, table)
     records = load_relation_similarity("semeval2012", "train", args.data_dir) if args.task_weight > 0 else []
     task_words = {w for r in records for p in r.positives + r.negatives for w in p}
     extra = sorted(({w for p in pairs for w in p} | task_words) - set(words))
@@ -369,7 +412,8 @@ def distill(
 
     task = relation_task(records, index) if records else None
     targets_fp32 = torch.from_numpy(targets.astype(np.float32))
-    history = train_network(network, matrix, heads, tails, targets_fp32, args, on_epoch, task)
+    related = torch.as_tensor([(a.strip(), b.strip()) in related_pairs for a, b in pairs])
+    history = train_network(network, matrix, heads, tails, targets_fp32, args, on_epoch, task, related)
     teacher_weight, best_valid = weight, max(h["valid"] for h in history)
     if weight is not None:
         weight, best_valid = best_offset_weight(student, weight, split_list(args.offset_weights), evaluator, log)

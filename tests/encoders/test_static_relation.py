@@ -277,11 +277,12 @@ def test_reversed_related_pairs_are_added_but_never_an_excluded_pair(suite_data)
 
     vectors = np.random.default_rng(0).normal(size=(len(VOCAB), 4))
     base = DistillArguments(data_dir=str(suite_data), pairs=100_000, random_share=0, neighbour_share=0)
-    plain, _ = training_pairs(base, VOCAB, vectors)
-    both, counts = training_pairs(DistillArguments(**{**base.to_dict(), "reverse": True}), VOCAB, vectors)
+    plain, _, related = training_pairs(base, VOCAB, vectors)
+    both, counts, _ = training_pairs(DistillArguments(**{**base.to_dict(), "reverse": True}), VOCAB, vectors)
     assert counts["reversed"] > 0 and len(both) == len(plain) + counts["reversed"]
     assert {(b, a) for a, b in plain} - set(both) <= excluded_pairs(suite_data)
     assert not set(both) & excluded_pairs(suite_data)
+    assert set(plain) <= related  # no random or nearby pairs here: every pair is a related one
 
 
 def test_the_offset_weight_is_chosen_on_valid():

@@ -32,6 +32,7 @@ class PairNetwork(nn.Module):
             _positive(name, value)
         _positive("word_hidden", word_hidden, zero=True)
         self.dim, self.hidden, self.rank, self.out_dim, self.word_hidden = dim, hidden, rank, out_dim, word_hidden
+        self.dropout = 0.0  # on h while training only (a training setting: not saved)
         scale_in, scale_h, scale_r = 1 / math.sqrt(dim), 1 / math.sqrt(hidden), 1 / math.sqrt(rank)
         self.word: nn.Module | None = None
         if word_hidden:
@@ -67,7 +68,10 @@ class PairNetwork(nn.Module):
         """The hidden layer h of f, row by row (``low``: the bilinear product in that precision, e.g. bf16)."""
         product = head_u * tail_v
         bilinear = product @ self.p.T if low is None else (product.to(low) @ self.p.T.to(low)).float()
-        return torch.relu(head_a + tail_b + bilinear + self.c)
+        hidden = torch.relu(head_a + tail_b + bilinear + self.c)
+        if self.training and self.dropout > 0:
+            hidden = nn.functional.dropout(hidden, self.dropout)
+        return hidden
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ax, _, ux, _ = self.word_parts(x)
