@@ -88,6 +88,25 @@ def choose_pool_and_blend(student: Any, vocabulary: list[str], valid: dict[str, 
     return best[1], best[2]
 
 
+def valid_report(
+    student: Any, vocabulary: list[str], valid: dict[str, list], chosen: tuple[int, float], args: Any, log: Any
+) -> None:
+    """The valid questions only: the chosen blend and the exhaustive student (``--valid-only``)."""
+    pool, blend = chosen
+    completers = {
+        "blend": AnalogyCompleter(student, vocabulary, method="mul", candidates=pool, blend=blend),
+        "exhaustive": AnalogyCompleter(student, vocabulary, exhaustive=True),
+    }
+    rows = {}
+    for label, completer in completers.items():
+        limit = None if label == "blend" else args.exhaustive_limit
+        rows[label] = {n: accuracy(completer, items, limit) for n, items in valid.items()}
+        log(f"valid {label}: " + ", ".join(f"{n} {r['acc@1']} / {r['acc@10']}" for n, r in rows[label].items()))
+    result = {"machine": machine(), "split": "valid", "chosen_on_valid": {"pool": pool, "blend": blend}, "rows": rows}
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--student", required=True, help="a static relation model (relvec distill)")
@@ -100,6 +119,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", required=True)
+    parser.add_argument(
+        "--valid-only", action="store_true", help="the valid questions only (to compare students): no test read"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     vocabulary = default_vocabulary(args.vocab_size)
@@ -108,6 +130,8 @@ def main() -> None:
     log = lambda line: print(line, flush=True)  # noqa: E731
     valid = {n: open_questions(n, "valid", args.data_dir, known) for n in VALID_SETS}
     pool, blend = choose_pool_and_blend(student, vocabulary, valid, log)
+    if args.valid_only:
+        return valid_report(student, vocabulary, valid, (pool, blend), args, log)
     test = {n: open_questions(n, "test", args.data_dir, known) for n in OPEN_SETS}
     methods: dict[str, tuple[AnalogyCompleter, int | None]] = {
         "3CosAdd": (AnalogyCompleter(None, vocabulary, student.word_vectors(), method="add", candidates=0), None),

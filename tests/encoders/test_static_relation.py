@@ -361,3 +361,11 @@ def test_mining_by_several_examples_uses_their_prototype_and_leaves_them_out():
     assert_same_top([(m.pair, m.score) for m in found], truth, 6)
     with pytest.raises(ValueError, match="cancel out"):
         mine_pairs(model, words, [("w1", "w2")], negatives=[("w1", "w2")], negative_weight=1.0)
+
+
+def test_the_fast_path_for_table_words_still_checks_every_other_pair(student):
+    fast = student.encode([("cat", "kitten"), ("dog", "puppy")])
+    assert np.allclose(fast, student.encode([["cat", "kitten"], [" dog ", "puppy"]]), atol=1e-6)
+    for bad, problem in (([("cat", "kitten"), ("cat", " ")], "pair 1"), ([("cat", "kitten"), ("cat", 3)], "pair 1")):
+        with pytest.raises(ValueError, match=problem):
+            student.encode(bad)

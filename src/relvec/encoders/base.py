@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -51,13 +51,20 @@ class PairEncoder(Protocol):
 # hybrid's offset part, a relation encoder's backbone); completion and distillation ask for them this way.
 
 
-def validate_pairs(pairs: Any) -> tuple[list[Pair], bool]:
+def validate_pairs(pairs: Any, known: Container[str] | None = None) -> tuple[list[Pair], bool]:
     """Check pairs and return them stripped, with a flag telling whether a single pair was given.
 
-    Errors name the pair's index and the offending word (see :func:`relvec.text.word_problem`).
+    Errors name the pair's index and the offending word (see :func:`relvec.text.word_problem`). A tuple of two
+    words of ``known`` (a vocabulary of checked, stripped words) is taken as it is: the fast path of models with a
+    word table.
     """
     if _is_pair_like(pairs) and all(isinstance(x, str) for x in pairs):
         return [_check_pair(0, pairs)], True
+    if known is not None and isinstance(pairs, list):
+        return [
+            p if type(p) is tuple and len(p) == 2 and p[0] in known and p[1] in known else _check_pair(i, p)
+            for i, p in enumerate(pairs)
+        ], False
     if isinstance(pairs, np.ndarray) and pairs.ndim == 0:
         raise ValueError(f"pairs must be a pair (a, b) or a sequence of pairs, got a 0-d array {short_repr(pairs)}")
     if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence | np.ndarray):

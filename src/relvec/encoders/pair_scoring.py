@@ -22,6 +22,7 @@ from relvec.encoders.layout import Layout
 from relvec.encoders.pair_network import PairNetwork
 
 BLOCK = 8192  # pairs per matrix product
+ENCODE_BLOCK = 1024  # pairs per block when vectors are built: its intermediates stay in the core's cache
 
 
 class WordTables(NamedTuple):
@@ -36,6 +37,22 @@ class WordTables(NamedTuple):
     def gather(self, heads: torch.Tensor, tails: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The four parts :meth:`PairNetwork.hidden_of` takes, for the pairs (heads[i], tails[i])."""
         return self.head_linear[heads], self.tail_linear[tails], self.head_bilinear[heads], self.tail_bilinear[tails]
+
+
+def pair_hidden(
+    tables: WordTables, network: PairNetwork, heads: torch.Tensor, tails: torch.Tensor, low: torch.dtype | None = None
+) -> torch.Tensor:
+    """The hidden layer h of table-row pairs, for inference: :meth:`PairNetwork.hidden_of`'s numbers with fewer
+    passes over memory (gathers by index_select, sums in place, the bilinear product added by addmm), the
+    bilinear product in ``low`` (e.g. bf16, fp32 accumulation) when given."""
+    product = torch.index_select(tables.head_bilinear, 0, heads)
+    product.mul_(torch.index_select(tables.tail_bilinear, 0, tails))
+    base = torch.index_select(tables.head_linear, 0, heads)
+    base.add_(torch.index_select(tables.tail_linear, 0, tails)).add_(network.c.detach())
+    p_t = network.p.detach().T
+    if low is None:
+        return torch.addmm(base, product, p_t).relu_()
+    return base.add_((product.to(low) @ p_t.to(low)).float()).relu_()
 
 
 @runtime_checkable
@@ -146,7 +163,7 @@ class PairScorer:
         """f = W2·h + b2 (float32) from the hidden layer, the product in ``w2t``'s dtype (W2ᵀ)."""
         if w2t.dtype == torch.float32:
             return torch.addmm(self.network.b2.detach(), hidden, w2t)
-        return (hidden.to(w2t.dtype) @ w2t).float() + self.network.b2.detach()
+        return (hidden.to(w2t.dtype) @ w2t).float().add_(self.network.b2.detach())
 
     def _hidden_function(
         self, heads: torch.Tensor, tails: torch.Tensor, dtype: torch.dtype
@@ -157,7 +174,7 @@ class PairScorer:
         shared = shared_word(heads, tails) if len(heads) > 1 else None
         low = None if dtype == torch.float32 else dtype
         if shared is None:
-            return lambda h, t: net.hidden_of(*tables.gather(h, t), low=low)
+            return lambda h, t: pair_hidden(tables, net, h, t, low)
         head_shared, row = shared
         if head_shared:
             own, other, linear, bilinear = (

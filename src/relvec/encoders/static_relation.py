@@ -30,7 +30,7 @@ from relvec.encoders.base import validate_pairs
 from relvec.encoders.layout import Layout
 from relvec.encoders.offset import WordVectors
 from relvec.encoders.pair_network import PairNetwork
-from relvec.encoders.pair_scoring import BLOCK, PairScorer, WordTables
+from relvec.encoders.pair_scoring import ENCODE_BLOCK, PairScorer, WordTables, pair_hidden
 from relvec.encoders.static_relation_files import (
     NETWORK_FILE,
     STATIC_RELATION_MODEL_TYPE,
@@ -146,13 +146,21 @@ class StaticRelationEncoder:
         and ``show_progress_bar`` are the protocol's (a static model computes in blocks of its own); ``precision``
         (default: the model's) "auto" runs the output layer's product in bf16 where the CPU has native bf16 (as
         the transformer encoders do), "fp32" keeps every product in fp32."""
-        checked, single = validate_pairs(pairs)
-        rows = self.word_table.rows(w for pair in checked for w in pair)
-        heads = torch.as_tensor([rows[a] for a, _ in checked], dtype=torch.long)
-        tails = torch.as_tensor([rows[b] for _, b in checked], dtype=torch.long)
+        checked, single = validate_pairs(pairs, known=self.word_table.index)
+        heads, tails = self._rows(checked)
         out = self.encode_rows(heads, tails, compute_dtype(precision or self.precision))
         result = out[0] if single else out
         return torch.from_numpy(result) if convert_to_tensor else result
+
+    def _rows(self, pairs: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Table rows of the pairs' heads and tails (out-of-vocabulary words are added to the table first)."""
+        index = self.word_table.index
+        try:
+            heads, tails = [index[a] for a, _ in pairs], [index[b] for _, b in pairs]
+        except KeyError:  # some word is new: the table adds it (a backbone pass) and knows every row after
+            rows = self.word_table.rows(w for pair in pairs for w in pair)
+            heads, tails = [rows[a] for a, _ in pairs], [rows[b] for _, b in pairs]
+        return torch.as_tensor(heads, dtype=torch.long), torch.as_tensor(tails, dtype=torch.long)
 
     def encode_rows(self, heads: torch.Tensor, tails: torch.Tensor, dtype: torch.dtype = torch.float32) -> np.ndarray:
         """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`. ``dtype`` bfloat16
@@ -162,8 +170,8 @@ class StaticRelationEncoder:
         target = torch.from_numpy(out)
         with torch.inference_mode():
             w2t = self.network.w2.detach().to(dtype).T
-            for start in range(0, len(heads), BLOCK):
-                h, t = heads[start : start + BLOCK], tails[start : start + BLOCK]
+            for start in range(0, len(heads), ENCODE_BLOCK):
+                h, t = heads[start : start + ENCODE_BLOCK], tails[start : start + ENCODE_BLOCK]
                 rows = target[start : start + len(h)]
                 layout.write(rows, "forward", self._f(tables, h, t, w2t))
                 if self.bidirectional:
@@ -174,7 +182,8 @@ class StaticRelationEncoder:
 
     def _f(self, tables: WordTables, heads: torch.Tensor, tails: torch.Tensor, w2t: torch.Tensor) -> torch.Tensor:
         """f of the rows' pairs, with the output layer's weights ``w2t`` (W2ᵀ, fp32 or bf16)."""
-        return self.scorer.output(self.network.hidden_of(*tables.gather(heads, tails)), w2t)
+        low = None if w2t.dtype == torch.float32 else w2t.dtype
+        return self.scorer.output(pair_hidden(tables, self.network, heads, tails, low), w2t)
 
     # ------------------------------------------------------------------ scoring (the RowScorer protocol)
     def rows_of(self, words: Sequence[str]) -> torch.Tensor:
