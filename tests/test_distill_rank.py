@@ -68,6 +68,8 @@ def test_distill_with_the_completion_loss_and_regularisers(tiny_encoder, suite_d
     model = distill(args, teacher=tiny_encoder, vocabulary=vocabulary)
     assert model.info["arguments"]["rank_weight"] == 0.5 and model.info["arguments"]["dropout"] == 0.2
     assert np.isfinite(model.encode([("cat", "kitten")])).all()
+    card = (tmp_path / "static" / "README.md").read_text(encoding="utf-8")
+    assert "0.5 × the completion loss" in card and "weight decay 0.1, dropout 0.2" in card
     for field, value in (("rank_weight", -1), ("dropout", 1.0), ("weight_decay", -0.1), ("wordnet_min_count", -1)):
         with pytest.raises(ValueError, match=field):
             DistillArguments(**{field: value})

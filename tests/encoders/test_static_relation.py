@@ -369,3 +369,10 @@ def test_the_fast_path_for_table_words_still_checks_every_other_pair(student):
     for bad, problem in (([("cat", "kitten"), ("cat", " ")], "pair 1"), ([("cat", "kitten"), ("cat", 3)], "pair 1")):
         with pytest.raises(ValueError, match=problem):
             student.encode(bad)
+
+
+def test_the_card_says_how_the_student_was_trained(student, tmp_path):
+    card = (tmp_path / "static" / "README.md").read_text(encoding="utf-8")
+    assert "**Training.**" in card and "1 − cos to the teacher's prompt vector" in card
+    assert "epochs, the best on analogy valid kept (epoch" in card
+    assert "completion loss" not in card  # off in this run

@@ -145,6 +145,9 @@ def static_relation_card(model: Any, directory: Path) -> str:
         + (f", with the word-vector offset at weight {model.offset_weight}" if model.offset_weight is not None else "")
         + ". Words outside the table take their vector from the backbone when it is installed."
     )
+    training = distillation_text(info)
+    if training:
+        description += "\n\n" + training
     usage = "\n".join(
         [
             "```python",
@@ -158,3 +161,32 @@ def static_relation_card(model: Any, directory: Path) -> str:
         ]
     )
     return render_card(directory.name, description, usage, base_model=model.backbone)
+
+
+def distillation_text(info: dict[str, Any]) -> str:
+    """How a student was trained, from its ``info`` (sources, objectives, schedule, the epoch chosen on valid)."""
+    args, history = info.get("arguments") or {}, info.get("history") or []
+    if not args:
+        return ""
+    sources = info.get("sources") or {}
+    objective = ["1 − cos to the teacher's prompt vector"]
+    if args.get("task_weight"):
+        objective.append(f"{args['task_weight']:g} × RelBERT's NCE over SemEval-2012 train relations")
+    if args.get("rank_weight"):
+        objective.append(
+            f"{args['rank_weight']:g} × the completion loss (a pair's own tail ranked above "
+            f"{args.get('rank_negatives', 0)} random vocabulary words and the batch's tails)"
+        )
+    regular = [f"weight decay {args['weight_decay']:g}"] if args.get("weight_decay") else []
+    regular += [f"dropout {args['dropout']:g}"] if args.get("dropout") else []
+    best = max(history, key=lambda h: h.get("valid", 0.0)) if history else None
+    chosen = f" (epoch {best['epoch']}: analogy valid {100 * best['valid']:.1f})" if best else ""
+    return (
+        "**Training.** Pairs by source before the cut: "
+        + ", ".join(f"{name} {count:,}" for name, count in sources.items())
+        + f". Objective: {' + '.join(objective)}. AdamW, learning rate {args.get('learning_rate', 0):g}, cosine "
+        + f"decay, batch {args.get('batch_size')}"
+        + (", " + ", ".join(regular) if regular else "")
+        + f"; {args.get('epochs')} epochs, the best on analogy valid kept{chosen}; pair network: hidden "
+        + f"{args.get('hidden')}, rank {args.get('rank')}, word layer {args.get('word_hidden')}."
+    )
