@@ -42,7 +42,7 @@ DISTILL_PAIRS ?= 200000
 distill: install-mpnet
 	$(BIN)/relvec distill --threads $(THREADS) --teacher $(BEST)/hybrid --output $(BEST)-static \
 		--work-dir $(BEST)-teacher --pairs $(DISTILL_PAIRS) --random-share 0.1 --neighbour-share 0.1 --wordnet \
-		--reverse --hidden 1024 --rank 256 --word-hidden 1024 --epochs 8 --no-progress
+		--wordnet-min-count 0 --reverse --hidden 1024 --rank 256 --word-hidden 1024 --epochs 8 --no-progress
 	$(BIN)/python benchmarks/distill_eval.py --threads $(THREADS) --teacher $(BEST)/hybrid \
 		--student $(BEST)-static --output $(BEST)-static-eval.json
 
