@@ -243,8 +243,9 @@ def training_pairs(
         "neighbours": neighbour_pairs(vocabulary, vectors, n_near, seed=args.seed),
     }
     pairs, counts = distillation_pairs(sources, excluded_pairs(args.data_dir), limit=args.pairs, seed=args.seed)
-    related = {p for name, chosen in sources.items() if name not in ("random", "neighbours") for p in chosen}
-    return pairs, counts, related
+    unrelated = ("random", "neighbours")
+    related_pairs = {(a.strip(), b.strip()) for name in sources if name not in unrelated for a, b in sources[name]}
+    return pairs, counts, related_pairs
 
 
 def wordnet_relation_pairs(min_count: int = 1) -> list[Pair]:
@@ -277,13 +278,20 @@ def step_loss(
     args: DistillArguments,
     generator: torch.Generator,
     task: RelationTask | None,
+    related: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Imitation of the teacher on a batch of (heads, tails, teacher vectors), plus the task loss if asked."""
+    """Imitation of the teacher on a batch of (heads, tails, teacher vectors), plus the task loss and the
+    completion loss (on up to ``args.rank_pairs`` of the batch's pairs that ``related`` marks) if asked."""
     heads, tails, targets = batch
     loss = structure_loss(network(table[heads], table[tails]), targets, args.structure_weight)
     if task is not None and args.task_weight > 0:
         loss = loss + args.task_weight * task_loss(
             network, table, task, generator, args.task_relations, args.task_negatives
+        )
+    if related is not None and args.rank_weight > 0:
+        chosen = related.nonzero()[: args.rank_pairs, 0]
+        loss = loss + args.rank_weight * tail_ranking_loss(
+            network, table, heads[chosen], tails[chosen], targets[chosen], generator, args.rank_negatives
         )
     return loss
 
@@ -318,13 +326,9 @@ def train_network(
         losses = []
         for start in range(0, len(order), args.batch_size):
             idx = order[start : start + args.batch_size]
-            loss = step_loss(network, table, (heads[idx], tails[idx], targets[idx]), args, generator, task)
-            if related is not None and args.rank_weight > 0:
-                chosen = idx[related[idx]][: args.rank_pairs]
-                extra = tail_ranking_loss(
-                    network, table, heads[chosen], tails[chosen], targets[chosen], generator, args.rank_negatives
-                )
-                loss = loss + args.rank_weight * extra
+            marked = None if related is None else related[idx]
+            batch = (heads[idx], tails[idx], targets[idx])
+            loss = step_loss(network, table, batch, args, generator, task, marked)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -412,7 +416,7 @@ def distill(
 
     task = relation_task(records, index) if records else None
     targets_fp32 = torch.from_numpy(targets.astype(np.float32))
-    related = torch.as_tensor([(a.strip(), b.strip()) in related_pairs for a, b in pairs])
+    related = torch.as_tensor([p in related_pairs for p in pairs]) if args.rank_weight > 0 else None
     history = train_network(network, matrix, heads, tails, targets_fp32, args, on_epoch, task, related)
     teacher_weight, best_valid = weight, max(h["valid"] for h in history)
     if weight is not None:

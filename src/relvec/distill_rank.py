@@ -39,9 +39,8 @@ def tail_ranking_loss(
     candidates = torch.cat([tails, random_rows])
     head_a, _, head_u, _ = network.word_parts(table[heads])
     _, tail_b, _, tail_v = network.word_parts(table[candidates])
-    # h[i, j] = relu(Wa·z(c_i) + Wb·z(d'_j) + P((U·z(c_i)) ⊙ (V·z(d'_j))) + c): (pairs, candidates, hidden)
-    hidden = network.hidden_of(head_a[:, None], tail_b[None], head_u[:, None], tail_v[None])
-    out = hidden @ network.w2.T + network.b2
+    # f(c_i, d'_j) for every pair i and candidate j, broadcast: (pairs, candidates, out_dim)
+    out = network.combine(head_a[:, None], tail_b[None], head_u[:, None], tail_v[None])
     scores = nn.functional.cosine_similarity(out, targets[:, None].to(out.dtype), dim=-1) / temperature
     own = torch.arange(len(heads))
     same = candidates[None] == tails[:, None]  # a candidate that is the pair's own tail word: not a negative

@@ -34,10 +34,6 @@ class WordTables(NamedTuple):
     tail_bilinear: torch.Tensor  # V·z(x)
     vectors: torch.Tensor  # x, the unit word vector (offsets)
 
-    def gather(self, heads: torch.Tensor, tails: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The four parts :meth:`PairNetwork.hidden_of` takes, for the pairs (heads[i], tails[i])."""
-        return self.head_linear[heads], self.tail_linear[tails], self.head_bilinear[heads], self.tail_bilinear[tails]
-
 
 def pair_hidden(
     tables: WordTables, network: PairNetwork, heads: torch.Tensor, tails: torch.Tensor, low: torch.dtype | None = None

@@ -147,20 +147,11 @@ class StaticRelationEncoder:
         (default: the model's) "auto" runs the output layer's product in bf16 where the CPU has native bf16 (as
         the transformer encoders do), "fp32" keeps every product in fp32."""
         checked, single = validate_pairs(pairs, known=self.word_table.index)
-        heads, tails = self._rows(checked)
+        rows = self.word_table.rows_of([w for pair in checked for w in pair])  # head, tail, head, tail, …
+        heads, tails = rows[0::2], rows[1::2]
         out = self.encode_rows(heads, tails, compute_dtype(precision or self.precision))
         result = out[0] if single else out
         return torch.from_numpy(result) if convert_to_tensor else result
-
-    def _rows(self, pairs: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Table rows of the pairs' heads and tails (out-of-vocabulary words are added to the table first)."""
-        index = self.word_table.index
-        try:
-            heads, tails = [index[a] for a, _ in pairs], [index[b] for _, b in pairs]
-        except KeyError:  # some word is new: the table adds it (a backbone pass) and knows every row after
-            rows = self.word_table.rows(w for pair in pairs for w in pair)
-            heads, tails = [rows[a] for a, _ in pairs], [rows[b] for _, b in pairs]
-        return torch.as_tensor(heads, dtype=torch.long), torch.as_tensor(tails, dtype=torch.long)
 
     def encode_rows(self, heads: torch.Tensor, tails: torch.Tensor, dtype: torch.dtype = torch.float32) -> np.ndarray:
         """Relation vectors of (table row, table row) pairs: the fast path of :meth:`encode`. ``dtype`` bfloat16

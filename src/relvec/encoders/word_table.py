@@ -68,9 +68,13 @@ class WordTable:
         return {w: self.index[w] if w in self.index else extra_rows[w] for w in wanted}
 
     def rows_of(self, words: Sequence[str]) -> torch.Tensor:
-        """Rows of ``words``, in order, as a tensor of indices."""
-        rows = self.rows(words)
-        return torch.as_tensor([rows[w] for w in words], dtype=torch.long)
+        """Rows of ``words``, in order, as a tensor of indices (table words by direct lookup; any other word is
+        added first, by :meth:`rows`)."""
+        try:
+            return torch.as_tensor([self.index[w] for w in words], dtype=torch.long)
+        except KeyError:
+            rows = self.rows(words)
+            return torch.as_tensor([rows[w] for w in words], dtype=torch.long)
 
     def word_vectors(self) -> WordVectors:
         """The table as word vectors (completion's arithmetic and offsets use them)."""
