@@ -40,7 +40,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
         (
             *("relvec.recipes", "relvec.search", "relvec.plotting", "relvec.completion", "relvec.classifier"),
             *("relvec.hub", "relvec.bulk", "relvec.distill", "relvec.distill_task", "relvec.mining", "relvec.export"),
-            *("relvec.reduce", "relvec.quantize", "relvec.mining_ray", "relvec.distill_rank"),
+            *("relvec.reduce", "relvec.quantize", "relvec.mining_ray", "relvec.distill_rank", "relvec.code_index"),
         ),
     ),
     ("serve", ("relvec.serve",)),  # the HTTP application over the tasks

@@ -92,3 +92,46 @@ def test_cli_engine_ray(local_ray, tiny_dir, tmp_path, capsys):
     assert summary == {"rows": 12, "shards": 3, "written": 3, "skipped": 0, "errors": 0}
     assert main(["embed", "--engine", "ray", "--model", str(tiny_dir), "cat:dog", "--output", str(out)]) == 1
     assert "--input FILE" in capsys.readouterr().err
+
+
+def test_engine_ray_takes_dim_and_precision(local_ray, tiny_dir, tmp_path, capsys):
+    import shutil
+
+    from relvec.code_index import CodeIndex
+    from relvec.encoders.reduction import fit_pca, save_reduction
+    from relvec.loading import load_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_dir, folder)
+    rows = pairs(30)
+    save_reduction(fit_pca(load_model(str(folder)).encode(rows), 6), folder)
+    source = write_tsv(tmp_path / "pairs.tsv", rows)
+    out = tmp_path / "reduced"
+    argv = ["embed", "--engine", "ray", "--model", str(folder), "--input", str(source), "--output", str(out)]
+    assert main([*argv, "--dim", "4", "--precision", "fp32", "--workers", "1"]) == 0
+    table = pq.read_table(shard_files(out)[0])
+    got = np.stack(table.column("embedding").to_numpy(zero_copy_only=False))
+    np.testing.assert_allclose(got, load_model(str(folder), dim=4).encode(rows), atol=1e-4)
+    assert json.loads((out / MANIFEST).read_text())["identity"]["name"].endswith("@dim4")
+    index = tmp_path / "index"
+    assert (
+        main(
+            [
+                "neighbours",
+                "build",
+                "--from-shards",
+                str(out),
+                "--backend",
+                "faiss-ivf-sq8",
+                "--lists",
+                "2",
+                "--output",
+                str(index),
+            ]
+        )
+        == 0
+    )
+    assert CodeIndex.load(index).dim == 4
+    assert main(["neighbours", "query", "cat:dog", "--index", str(index), "-k", "2"]) == 0  # its model, from the name
+    assert main([*argv[:-1], str(tmp_path / "again"), "--runtime", "onnx"]) == 1
+    assert "--runtime" in capsys.readouterr().err

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from relvec.distill import DistillArguments, distill
-from relvec.distill_rank import tail_ranking_loss
+from relvec.distill_rank import partner_rows, relation_classes, tail_ranking_loss
 from relvec.encoders.pair_network import PairNetwork
 
 from conftest import tiny_distill_arguments
@@ -83,3 +83,52 @@ def test_dropout_acts_in_training_only():
     assert torch.equal(network(x, y), network(x, y))
     network.train()
     assert not torch.equal(network(x, y), network(x, y))
+
+
+def test_partners_share_a_class_and_are_other_rows():
+    classes = torch.tensor([0, 1, -1, 0, 2, 1, 0, 3, -1, 1])
+    for seed in range(5):
+        rows, partners = partner_rows(classes, torch.Generator().manual_seed(seed))
+        assert sorted(rows.tolist()) == [0, 1, 3, 5, 6, 9]  # classes 2 and 3 have one row each; -1 has no class
+        assert (classes[rows] == classes[partners]).all() and (rows != partners).all()
+    assert partner_rows(torch.tensor([-1, 4]), torch.Generator())[0].numel() == 0
+
+
+def test_the_partner_loss_teaches_completion_from_another_pairs_relation():
+    # three relations: (w_i, w_{i+1}) has relation i mod 3; the query of a pair is another pair's teacher vector
+    table, heads, tails, targets = toy()
+    classes = heads % 3
+    network = PairNetwork(dim=8, hidden=64, rank=8, out_dim=6)
+    optimiser = torch.optim.Adam(network.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(0)
+    before = own_tail_rank(network, table, heads, tails, targets).float().mean()
+    for _ in range(150):
+        rows, partners = partner_rows(classes, generator)
+        loss = tail_ranking_loss(
+            network, table, heads[rows], tails[rows], targets[partners], generator, negatives=16, temperature=0.1
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert own_tail_rank(network, table, heads, tails, targets).float().mean() < 0.25 * before
+
+
+def test_relation_classes_come_from_train_and_valid_only(suite_data):
+    classes = relation_classes(str(suite_data), reverse=True)
+    assert classes[("hyper0train", "animal0")] == "lexical:BLESS:hyper"
+    assert classes[("animal0", "hyper0train")] == "lexical:BLESS:hyper~reversed"
+    assert not any("test" in a or "test" in b for a, b in classes)  # no test-split pair has a class
+    assert not any(name.endswith(":random") for name in classes.values())  # "no relation" is not a class
+    assert any(name.startswith("semeval:") for name in classes.values())
+
+
+def test_distill_with_the_partner_completion_loss(tiny_encoder, suite_data, tmp_path):
+    args = tiny_distill_arguments(
+        suite_data, tmp_path / "static", rank_weight=0.5, rank_pairs=8, rank_negatives=8, rank_query="partner"
+    )
+    vocabulary = "cat kitten dog puppy sun planet animal part thing car road paris france tokyo japan".split()  # noqa: SIM905
+    model = distill(args, teacher=tiny_encoder, vocabulary=vocabulary)
+    assert model.info["arguments"]["rank_query"] == "partner" and np.isfinite(model.encode([("cat", "dog")])).all()
+    assert "another pair's of its relation class" in (tmp_path / "static" / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="rank_query"):
+        DistillArguments(rank_query="theirs")

@@ -46,10 +46,12 @@ def require_ray() -> Any:
 class PairEmbedder:
     """Ray Data callable class: the model is loaded once per actor; ``__call__`` embeds a numpy batch."""
 
-    def __init__(self, model: str, batch_size: int = 64, threads: int = 1, precision: str = "auto") -> None:
+    def __init__(
+        self, model: str, batch_size: int = 64, threads: int = 1, precision: str = "auto", dim: int | None = None
+    ) -> None:
         torch.set_num_threads(threads)  # this actor's own process
-        self.model = load_model(model)
-        self.batch_size, self.precision = batch_size, precision
+        self.model = load_model(model, precision=precision, dim=dim)  # every kind's encode honours it
+        self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         heads, tails = [str(h) for h in batch["head"]], [str(t) for t in batch["tail"]]
@@ -58,9 +60,8 @@ class PairEmbedder:
         good = [i for i, e in enumerate(errors) if not e]
         out = np.full((len(heads), int(self.model.embedding_dim)), np.nan, dtype=np.float32)
         if good:
-            kwargs = {"precision": self.precision} if hasattr(self.model, "config") else {}
             pairs = [(heads[i], tails[i]) for i in good]
-            out[good] = self.model.encode(pairs, batch_size=self.batch_size, show_progress_bar=False, **kwargs)
+            out[good] = self.model.encode(pairs, batch_size=self.batch_size, show_progress_bar=False)
         labelled = [f"row {int(r)}: {e}" if e else "" for r, e in zip(ids, errors, strict=True)]
         return {
             "row_id": np.asarray(ids),
@@ -80,10 +81,16 @@ def _row_problem(head: str, tail: str) -> str:
 
 
 def embed_dataset(
-    ds: Any, model: str, workers: int = 2, batch_size: int = 256, threads_per_worker: int = 1, precision: str = "auto"
+    ds: Any,
+    model: str,
+    workers: int = 2,
+    batch_size: int = 256,
+    threads_per_worker: int = 1,
+    precision: str = "auto",
+    dim: int | None = None,
 ) -> Any:
     """``ds`` (columns ``head``, ``tail``, optionally ``row_id``) with an ``embedding`` and an ``error`` column,
-    computed by ``workers`` actors of ``threads_per_worker`` CPUs each."""
+    computed by ``workers`` actors of ``threads_per_worker`` CPUs each (``dim``: the folder's PCA to that size)."""
     if workers < 1 or batch_size < 1 or threads_per_worker < 1:
         raise ValueError("workers, batch_size and threads_per_worker must be >= 1")
     return ds.map_batches(
@@ -92,6 +99,7 @@ def embed_dataset(
             "model": model,
             "threads": threads_per_worker,
             "precision": precision,
+            "dim": dim,
             "batch_size": max(1, min(64, batch_size)),
         },
         batch_size=batch_size,
@@ -140,8 +148,11 @@ def embed_to_shards(
     batch_size: int = 256,
     shard_size: int = 100_000,
     threads_per_worker: int = 1,
+    precision: str = "auto",
+    dim: int | None = None,
 ) -> dict[str, Any]:
     """Embed ``input_path`` into Parquet shards under ``output_dir`` (module docstring); Ray must be initialised.
+    ``precision`` and ``dim`` (compact vectors by the folder's PCA) act as in :func:`relvec.load_model`.
 
     Returns a summary: rows, shards written now, shards skipped (already there) and the errors."""
     ray = require_ray()
@@ -151,7 +162,7 @@ def embed_to_shards(
     heads, tails = read_rows(input_path)
     if not heads:
         raise FileFormatError(f"{input_path}: no rows")
-    identity = _check_manifest(output, model, len(heads), shard_size)
+    identity = _check_manifest(output, model, len(heads), shard_size, dim)
     pending = [s for s in range(math.ceil(len(heads) / shard_size)) if not (output / SHARD_PATTERN.format(s)).is_file()]
     total = math.ceil(len(heads) / shard_size)
     rows = [i for s in pending for i in range(s * shard_size, min((s + 1) * shard_size, len(heads)))]
@@ -163,7 +174,7 @@ def embed_to_shards(
         # several blocks, so every actor gets work (a repartition step would need CPUs the actors hold)
         step = max(batch_size, math.ceil(len(rows) / (4 * workers)))
         source = ray.data.from_arrow([table.slice(i, step) for i in range(0, len(rows), step)])
-        ds = embed_dataset(source, model, workers, batch_size, threads_per_worker)
+        ds = embed_dataset(source, model, workers, batch_size, threads_per_worker, precision, dim)
         for shard, part in _shards(ds.iter_batches(batch_size=None, batch_format="numpy"), shard_size):
             _write_shard(output / SHARD_PATTERN.format(shard), part, int(identity["embedding_dim"]))
             errors += [e for e in part["error"] if e]
@@ -176,13 +187,13 @@ def embed_to_shards(
     }
 
 
-def _check_manifest(output: Path, model: str, rows: int, shard_size: int) -> dict[str, Any]:
+def _check_manifest(output: Path, model: str, rows: int, shard_size: int, dim: int | None = None) -> dict[str, Any]:
     """Write the manifest of a new output folder, or check that a rerun's settings match it."""
-    loaded = load_model(model)
+    loaded = load_model(model, dim=dim)
     identity = model_identity(loaded)
     manifest = {
         "model": model,
-        "identity": {**identity, **reference_for(model, output)},
+        "identity": {**identity, **reference_for(model + (f"@dim{dim}" if dim else ""), output)},
         "rows": rows,
         "shard_size": shard_size,
         "format_version": 1,

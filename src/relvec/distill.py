@@ -36,7 +36,7 @@ from relvec.data.pairs import (
 )
 from relvec.data.relation_similarity import load_relation_similarity
 from relvec.data.wordnet import load_wordnet, wordnet_pairs
-from relvec.distill_rank import tail_ranking_loss
+from relvec.distill_rank import RANK_QUERIES, partner_rows, relation_classes, tail_ranking_loss
 from relvec.distill_task import RelationTask, relation_task, task_loss
 from relvec.encoders.layout import mixing_factors
 from relvec.encoders.pair_network import PairNetwork
@@ -114,6 +114,11 @@ class DistillArguments:
     )
     rank_pairs: int = option(128, help="related pairs per step of the completion loss")
     rank_negatives: int = option(256, help="random vocabulary words per step as its extra candidate tails")
+    rank_query: str = option(
+        "own",
+        help="the completion loss's relation: own (the pair's own teacher vector) or partner (another pair of the "
+        "same relation class in the step: A:B::C:?)",
+    )
     offset_weights: str = option(
         "0.5,0.7,1",
         help="a hybrid teacher's student: offset weights tried on analogy valid after training, besides the "
@@ -131,6 +136,10 @@ class DistillArguments:
                 mixing_factors(float(weight))
             except ValueError:
                 raise ValueError(f"offset_weights (--offset-weights): {weight!r} is not a number >= 0") from None
+        if self.rank_query not in RANK_QUERIES:
+            raise ValueError(
+                f"rank_query (--rank-query) must be one of {', '.join(RANK_QUERIES)}, got {self.rank_query!r}"
+            )
         if self.random_share + self.neighbour_share > 1:
             raise ValueError("random_share + neighbour_share (--random-share, --neighbour-share) must be at most 1")
 
@@ -248,6 +257,16 @@ def training_pairs(
     return pairs, counts, related_pairs
 
 
+def related_rows(args: DistillArguments, pairs: Sequence[Pair], related_pairs: set[Pair]) -> torch.Tensor:
+    """What the completion loss needs of each training pair: whether it is related (``--rank-query own``), or its
+    relation class id, −1 for none (``partner``; :func:`~relvec.distill_rank.relation_classes`)."""
+    if args.rank_query == "own":
+        return torch.as_tensor([p in related_pairs for p in pairs])
+    classes = relation_classes(args.data_dir, args.wordnet, args.wordnet_min_count, args.reverse)
+    ids = {name: i for i, name in enumerate(sorted(set(classes.values())))}
+    return torch.as_tensor([ids[classes[p]] if p in classes else -1 for p in pairs])
+
+
 def wordnet_relation_pairs(min_count: int = 1) -> list[Pair]:
     """Every pair of WordNet's relation types (``relvec data wordnet``'s pairs), in a fixed order."""
     pairs = wordnet_pairs(load_wordnet(), min_count=min_count)
@@ -289,9 +308,12 @@ def step_loss(
             network, table, task, generator, args.task_relations, args.task_negatives
         )
     if related is not None and args.rank_weight > 0:
-        chosen = related.nonzero()[: args.rank_pairs, 0]
+        if args.rank_query == "partner":  # related: class ids; the relation of another pair of the same class
+            chosen, partners = (rows[: args.rank_pairs] for rows in partner_rows(related, generator))
+        else:  # related: a mask; the pair's own relation
+            chosen = partners = related.nonzero()[: args.rank_pairs, 0]
         loss = loss + args.rank_weight * tail_ranking_loss(
-            network, table, heads[chosen], tails[chosen], targets[chosen], generator, args.rank_negatives
+            network, table, heads[chosen], tails[chosen], targets[partners], generator, args.rank_negatives
         )
     return loss
 
@@ -416,7 +438,7 @@ def distill(
 
     task = relation_task(records, index) if records else None
     targets_fp32 = torch.from_numpy(targets.astype(np.float32))
-    related = torch.as_tensor([p in related_pairs for p in pairs]) if args.rank_weight > 0 else None
+    related = related_rows(args, pairs, related_pairs) if args.rank_weight > 0 else None
     history = train_network(network, matrix, heads, tails, targets_fp32, args, on_epoch, task, related)
     teacher_weight, best_valid = weight, max(h["valid"] for h in history)
     if weight is not None:

@@ -17,9 +17,12 @@ DEFAULT_POOLING = "average_no_mask"
 # Pairs per forward pass of a transformer model (a static model computes in blocks of its own).
 DEFAULT_BATCH_SIZE = 64
 # How a neighbour index searches; "auto" picks by size (relvec.search.choose_backend).
-INDEX_BACKENDS = ("exact", "faiss", "faiss-hnsw", "faiss-ivf", "faiss-hnsw-sq8", "faiss-ivfpq", "auto")
-# Backends over compressed codes (int8 scalar quantisation, product quantisation): their shortlist is rescored exactly.
-COMPRESSED_INDEX_BACKENDS = ("faiss-hnsw-sq8", "faiss-ivfpq")
+INDEX_BACKENDS = (
+    *("exact", "faiss", "faiss-hnsw", "faiss-ivf", "faiss-hnsw-sq8", "faiss-ivfpq", "faiss-ivf-sq8", "auto"),
+)
+# Backends over compressed codes (int8 scalar quantisation, product quantisation): in memory, their shortlist is
+# rescored exactly; built from shards, faiss-ivf-sq8 keeps only its codes (relvec.code_index).
+COMPRESSED_INDEX_BACKENDS = ("faiss-hnsw-sq8", "faiss-ivfpq", "faiss-ivf-sq8")
 DEFAULT_INDEX_BACKEND = "auto"
 # What ``relvec export`` writes.
 EXPORT_FORMATS = ("onnx", "openvino")

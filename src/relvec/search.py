@@ -25,6 +25,7 @@ from relvec.data import (
 from relvec.data import (
     data_dir as resolve_data_dir,
 )
+from relvec.data.pairs import UNRELATED_LABELS  # left out of indexes built from the data sets
 from relvec.encoders.base import Pair, validate_pairs
 from relvec.encoders.loading import localize, model_identity, reference_for, same_model
 from relvec.encoders.pair_scoring import top_indices
@@ -37,8 +38,6 @@ BACKENDS = INDEX_BACKENDS  # the earlier name
 AUTO_EXACT_BELOW, AUTO_IVF_FROM = 50_000, 1_000_000
 IVF_NPROBE = 16
 RESCORE = 8  # compressed backends: k × RESCORE candidates (at least 128) rescored exactly
-# Lexical-relation labels that mean "no relation": left out of indexes built from the data sets.
-UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
 _INDEX_FILE = "index.json"
 _PAIRS_FILE = "pairs.jsonl"
 _VECTORS_FILE = "vectors.npy"
@@ -289,13 +288,18 @@ def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
 
 
 def _compressed_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
-    """HNSW over 8-bit scalar-quantised vectors (4× smaller than float32), or IVF with product-quantised codes of
-    one byte per 8 dimensions (32× smaller; 2·√n lists, 16 probed), both trained on a seeded sample."""
+    """HNSW or IVF over 8-bit scalar-quantised vectors (4× smaller than float32), or IVF with product-quantised
+    codes of one byte per 8 dimensions (32× smaller); IVF: 2·√n lists, 16 probed; all trained on a seeded sample."""
     n, dim = vectors.shape
     sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, 65_536), replace=False))]
     if backend == "faiss-hnsw-sq8":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
+    elif backend == "faiss-ivf-sq8":
+        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
+        qt = faiss.ScalarQuantizer.QT_8bit
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, qt, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = min(IVF_NPROBE, lists)
     else:
         lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
         subquantizers = next(m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 1 and dim % m == 0)

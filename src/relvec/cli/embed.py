@@ -50,13 +50,23 @@ def cmd_embed_ray(args: argparse.Namespace) -> int:
         )
     if args.template or args.pooling:
         raise ValueError("--engine ray embeds with the model as saved: --template/--pooling are not taken")
+    if args.runtime != "torch":
+        raise ValueError("--engine ray runs the torch model: --runtime is not taken")
     from relvec.bulk import embed_to_shards, require_ray, summary_json
 
     ray = require_ray()
     if not ray.is_initialized():
         ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
     summary = embed_to_shards(  # Ray batches of 4 forward passes each
-        args.input, args.output, args.model, args.workers, 4 * args.batch_size, args.shard_size, args.worker_threads
+        args.input,
+        args.output,
+        args.model,
+        args.workers,
+        4 * args.batch_size,
+        args.shard_size,
+        args.worker_threads,
+        precision=args.precision,
+        dim=args.dim,
     )
     for error in summary["errors"][:20]:
         print(f"relvec: skipped {error}", file=sys.stderr)

@@ -16,6 +16,7 @@ from relvec.cli.common import (
     vocabulary_args,
     vocabulary_from_args,
 )
+from relvec.code_index import index_from_shards, open_index
 from relvec.loading import load_named_model
 from relvec.options import DATA_SOURCES, DEFAULT_INDEX_BACKEND, INDEX_BACKENDS
 from relvec.search import RelationIndex, labelled_dataset_pairs
@@ -42,6 +43,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "faiss-ivfpq (product-quantised codes) rescore their shortlist exactly",
     )
     build.add_argument("--output", required=True, help="index folder")
+    build.add_argument(
+        "--lists", type=int, default=None, help="--from-shards, faiss-ivf-sq8: coarse lists (default 2·√pairs)"
+    )
+    build.add_argument(
+        "--nprobe", type=int, default=None, help="--from-shards, faiss-ivf-sq8: lists searched per query (default 32)"
+    )
+    build.add_argument(
+        "--ef-search",
+        type=int,
+        default=None,
+        help="--from-shards, faiss-hnsw-sq8 (auto above 2 GiB of vectors): graph search breadth (default 128)",
+    )
 
     query = actions.add_parser("query", parents=[common], help="the k most similar indexed pairs")
     model_args(query, batch_size=False)
@@ -125,13 +138,28 @@ def _mine_on_ray(args: argparse.Namespace, vocabulary: list[str], seeds: list, n
         ray.shutdown()
 
 
+def check_code_flags(args: argparse.Namespace) -> None:
+    """--lists/--nprobe (faiss-ivf-sq8) and --ef-search (faiss-hnsw-sq8, auto) shape an index of codes built
+    --from-shards; anywhere else they would do nothing, so they are refused."""
+    if not args.from_shards:
+        raise ValueError("--lists/--nprobe/--ef-search set an index of codes built --from-shards")
+    ivf = args.backend == "faiss-ivf-sq8"
+    if ivf and args.ef_search is not None:
+        raise ValueError("--ef-search sets faiss-hnsw-sq8; faiss-ivf-sq8 takes --nprobe")
+    if not ivf and (args.lists is not None or args.nprobe is not None):
+        raise ValueError(f"--lists/--nprobe set faiss-ivf-sq8; --backend {args.backend} does not take them")
+
+
 def cmd_neighbours(args: argparse.Namespace) -> int:
     if args.action == "mine":
         return cmd_mine(args)
+    if args.action == "build" and (args.lists, args.nprobe, args.ef_search) != (None, None, None):
+        check_code_flags(args)
     if args.action == "build" and args.from_shards:
         if args.input or args.from_data:
             raise ValueError("--from-shards takes its pairs from the shards: no --input or --from-data")
-        index = RelationIndex.from_shards(args.from_shards, args.backend)
+        effort = args.nprobe if args.backend == "faiss-ivf-sq8" else args.ef_search
+        index = index_from_shards(args.from_shards, args.backend, args.lists, effort)
         index.save(args.output)
         print(f"indexed {len(index)} pairs ({index.backend}) in {args.output}", file=sys.stderr)
         return 0
@@ -153,7 +181,7 @@ def cmd_neighbours(args: argparse.Namespace) -> int:
         print(f"indexed {len(index)} pairs in {args.output}", file=sys.stderr)
         return 0
     queries = [parse_pair_argument(p) for p in args.pairs]
-    index = RelationIndex.load(args.index, backend=args.backend)
+    index = open_index(args.index, backend=args.backend)
     if args.model:
         model = load_model_from_args(args)
     else:  # the model the index names, from this machine only

@@ -54,8 +54,8 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from relvec.classifier import RelationClassifier
+    from relvec.code_index import open_index
     from relvec.extras import require
-    from relvec.search import RelationIndex
     from relvec.serve import create_app
 
     uvicorn = require("uvicorn", "relvec serve")
@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for flag, folder in (("--index", args.index), ("--classifier", args.classifier)):
         if folder and not os.path.isdir(folder):
             raise ValueError(f"{flag} {folder}: not a folder")
-    index = (lambda: RelationIndex.load(args.index)) if args.index else None
+    index = (lambda: open_index(args.index)) if args.index else None
     classifier = (lambda: RelationClassifier.from_pretrained(args.classifier, model=model)) if args.classifier else None
     if args.vocab_size < 1:
         raise ValueError(f"--vocab-size must be positive, got {args.vocab_size}")

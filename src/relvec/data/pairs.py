@@ -20,6 +20,9 @@ from relvec.data.base import Pair
 from relvec.data.lexical import LEXICAL_DATASETS, lexical_relation_path, load_lexical_relation
 from relvec.data.relation_similarity import load_relation_similarity
 
+# Lexical-relation labels that mean "no relation".
+UNRELATED_LABELS = frozenset({"random", "RANDOM", "false"})
+
 
 def excluded_pairs(data_dir: str | Path | None = None) -> set[Pair]:
     """Every pair of every analogy split and every lexical-relation test split present, lower-cased, both orders."""
@@ -56,6 +59,18 @@ def lexical_pairs(data_dir: str | Path | None = None) -> list[Pair]:
         for split in ("train", "valid"):
             if lexical_relation_path(name, split, data_dir) is not None:
                 out += [(e.head, e.tail) for e in load_lexical_relation(name, split, data_dir)]
+    return out
+
+
+def lexical_entries_by_label(data_dir: str | Path | None = None) -> dict[str, list[Pair]]:
+    """The lexical sets' train and valid pairs by "set:label", the labels that mean "no relation" left out."""
+    out: dict[str, list[Pair]] = {}
+    for name in LEXICAL_DATASETS:
+        for split in ("train", "valid"):
+            if lexical_relation_path(name, split, data_dir) is not None:
+                for e in load_lexical_relation(name, split, data_dir):
+                    if e.relation not in UNRELATED_LABELS:
+                        out.setdefault(f"{name}:{e.relation}", []).append((e.head, e.tail))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -160,11 +161,18 @@ def _load_folder(text: str, template: str | None, pooling: str | None, **kwargs:
 def reference_for(name: str, saved_folder: str | Path) -> dict[str, str]:
     """How a file saved in ``saved_folder`` names its model: ``name`` (never an absolute machine path)
     and, for a local folder, ``path`` relative to ``saved_folder``, so it resolves from any working directory."""
-    if not Path(name).exists():
+    base, suffix = _split_dim(name)  # a reduced model: its folder, and the size kept in the name
+    if not Path(base).exists():
         return {"name": name}
-    target = Path(name).resolve()
-    shown = target.name if Path(name).is_absolute() else name
-    return {"name": shown, "path": os.path.relpath(target, Path(saved_folder).resolve())}
+    target = Path(base).resolve()
+    shown = target.name if Path(base).is_absolute() else base
+    return {"name": shown + suffix, "path": os.path.relpath(target, Path(saved_folder).resolve())}
+
+
+def _split_dim(name: str) -> tuple[str, str]:
+    """("folder", "@dimN") for a reduced model's name (:class:`~relvec.encoders.reduction.ReducedEncoder`)."""
+    found = re.fullmatch(r"(.+)(@dim\d+)", name)
+    return (found.group(1), found.group(2)) if found else (name, "")
 
 
 def localize(identity: dict[str, Any], saved_folder: str | Path) -> dict[str, Any]:
@@ -174,7 +182,7 @@ def localize(identity: dict[str, Any], saved_folder: str | Path) -> dict[str, An
     if isinstance(relative, str) and relative and not Path(relative).is_absolute():
         candidate = Path(saved_folder) / relative
         if candidate.is_dir():
-            out["name"] = os.path.normpath(candidate)
+            out["name"] = os.path.normpath(candidate) + _split_dim(str(out.get("name", "")))[1]
     return out
 
 
@@ -184,6 +192,9 @@ def load_named_model(identity: dict[str, Any], saved_folder: str | Path, **kwarg
     name = localize(identity, saved_folder).get("name")
     if not isinstance(name, str) or not name:
         raise ValueError(f"{saved_folder}: names no embedding model; pass --model")
+    name, suffix = _split_dim(name)
+    if suffix and kwargs.get("dim") is None:
+        kwargs = {**kwargs, "dim": int(suffix.removeprefix("@dim"))}
     try:
         return load_model(name, local_files_only=True, **kwargs)
     except (OSError, ValueError) as exc:

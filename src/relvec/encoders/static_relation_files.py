@@ -173,9 +173,10 @@ def distillation_text(info: dict[str, Any]) -> str:
     if args.get("task_weight"):
         objective.append(f"{args['task_weight']:g} × RelBERT's NCE over SemEval-2012 train relations")
     if args.get("rank_weight"):
+        relation = "another pair's of its relation class" if args.get("rank_query") == "partner" else "its own"
         objective.append(
-            f"{args['rank_weight']:g} × the completion loss (a pair's own tail ranked above "
-            f"{args.get('rank_negatives', 0)} random vocabulary words and the batch's tails)"
+            f"{args['rank_weight']:g} × the completion loss (a pair's tail, given {relation} teacher vector, ranked "
+            f"above {args.get('rank_negatives', 0)} random vocabulary words and the batch's tails)"
         )
     regular = [f"weight decay {args['weight_decay']:g}"] if args.get("weight_decay") else []
     regular += [f"dropout {args['dropout']:g}"] if args.get("dropout") else []

@@ -36,6 +36,8 @@ class IndexMap:
 def index_map(index: Any, limit: int) -> IndexMap:
     """The map of ``index`` (see :class:`IndexMap`); each point is ``{"pair", "x", "y"}`` plus ``"label"`` when the
     index has labels."""
+    if not hasattr(index, "vectors"):
+        raise RequestError(422, f"this index holds {index.backend} codes only, not the vectors a map is drawn from")
     rows = np.arange(len(index.pairs))
     if len(rows) > limit:
         rows = np.sort(np.random.default_rng(0).choice(rows, size=limit, replace=False))
