@@ -32,10 +32,10 @@ from _common import machine
 SEEDS = [("barista", "coffee"), ("baker", "bread"), ("brewer", "beer")]
 
 
-def timed_ray(model: str, words: list[str], workers: int, k: int) -> tuple[list, float]:
+def timed_ray(model: str, words: list[str], workers: int, k: int, cap: int | None) -> tuple[list, float]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        found = mine_on_ray(model, words, SEEDS, Path(tmp) / "shards", k=k, workers=workers)
+        found = mine_on_ray(model, words, SEEDS, Path(tmp) / "shards", k=k, workers=workers, max_per_head=cap)
         return found, time.perf_counter() - start
 
 
@@ -46,21 +46,23 @@ def main() -> None:
     parser.add_argument("--check-vocab", type=int, default=3_000)
     parser.add_argument("--actors", default="1,2", help="comma list of actor counts to time at --vocab words")
     parser.add_argument("-k", type=int, default=20)
+    parser.add_argument("--max-per-head", type=int, default=None, help="at most this many pairs of a head word")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
     torch.set_num_threads(2)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     report: dict = {"machine": machine(), "model": args.model, "seeds": [":".join(s) for s in SEEDS]}
+    report["max_per_head"] = args.max_per_head
     small = default_vocabulary(args.check_vocab)
-    local = mine_pairs(load_model(args.model), small, SEEDS, k=args.k)
-    on_ray, _ = timed_ray(args.model, small, 2, args.k)
+    local = mine_pairs(load_model(args.model), small, SEEDS, k=args.k, max_per_head=args.max_per_head)
+    on_ray, _ = timed_ray(args.model, small, 2, args.k, args.max_per_head)
     report["check"] = {"words": len(small), "identical": [m.pair for m in local] == [m.pair for m in on_ray]}
     words = default_vocabulary(args.vocab)
     pairs = len(words) * (len(words) - 1)
     report["runs"] = {}
     counts = sorted(int(x) for x in args.actors.split(","))
     for workers in counts:
-        found, seconds = timed_ray(args.model, words, workers, args.k)
+        found, seconds = timed_ray(args.model, words, workers, args.k, args.max_per_head)
         report["runs"][workers] = {"seconds": round(seconds, 1), "pairs_per_s": round(pairs / seconds)}
         print(json.dumps({workers: report["runs"][workers]}), flush=True)
     one = report["runs"][counts[0]]["pairs_per_s"] / counts[0]  # per actor, from the fewest actors timed

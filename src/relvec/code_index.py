@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 
 from relvec.bulk import MANIFEST, shard_files
-from relvec.encoders.base import Pair, validate_pairs
-from relvec.encoders.loading import localize, model_identity, reference_for, same_model
+from relvec.encoders.base import Pair
+from relvec.encoders.loading import localize, reference_for
 from relvec.files import FileFormatError, create, read_json, save_into, write_json
-from relvec.search import Neighbour, RelationIndex
+from relvec.search import ModelQueries, Neighbour, RelationIndex
 
 KIND = "codes"
 FORMAT_VERSION = 1
@@ -132,7 +132,7 @@ def _word_ids(column: Any, ids: dict[str, int]) -> np.ndarray:
 
 
 @dataclass
-class CodeIndex:
+class CodeIndex(ModelQueries):
     """A FAISS HNSW or IVF structure over 8-bit scalar codes of unit pair vectors, with the pairs as word ids
     (module docstring)."""
 
@@ -196,20 +196,6 @@ class CodeIndex:
             found = [Neighbour(self.pair(r), float(s)) for r, s in zip(rows[q], scores[q], strict=True) if r >= 0]
             out.append([n for n in found if n.pair not in skip][:k])
         return out
-
-    def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
-        """The ``k`` nearest indexed pairs of each query pair; refuses a model other than the index's."""
-        self.check_model(model_identity(model))
-        checked, _ = validate_pairs(pairs)
-        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
-        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
-
-    def check_model(self, identity: dict[str, Any]) -> None:
-        if not same_model(self.identity, identity):
-            raise ValueError(
-                f"this index was built with {self.identity.get('name')!r}; the query model {identity['name']!r} "
-                "embeds pairs differently. Query with the index's model (and --dim) or rebuild the index."
-            )
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:

@@ -22,6 +22,7 @@ from relvec.search import prototype_query
 
 Pair = tuple[str, str]
 SHORTLIST = 4096  # pairs rescored in fp32 after a fast (bf16) pass
+HEAD_MARGIN = 16  # with a per-head cap: each head's extra best pairs rescored in fp32 after a bf16 pass
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ def mine_pairs(
     precision: str | None = None,
     negatives: Sequence[Pair] = (),
     negative_weight: float = 0.5,
+    max_per_head: int | None = None,
 ) -> list[Mined]:
     """The ``k`` ordered pairs of distinct ``vocabulary`` words with the highest cos(q, emb(a, b)), the seeds, the
     negatives and their reversals left out (exact: every pair is scored; exact ties in vocabulary order). ``seed`` is
@@ -47,13 +49,16 @@ def mine_pairs(
     ``negative_weight`` × the negatives' (:func:`~relvec.search.prototype_query`).
     ``precision`` (default: the model's) resolving to bf16 (:func:`~relvec.precision.resolve_precision`; "auto" on
     CPUs with native bf16): every pair is scored with bf16 products, then the best ``max(SHORTLIST, 4k)`` are scored
-    again in fp32, which gives fp32's top k unless bf16's error (~1e-2) moves a pair across that whole shortlist."""
+    again in fp32, which gives fp32's top k unless bf16's error (~1e-2) moves a pair across that whole shortlist.
+    ``max_per_head``: at most that many pairs of any one head word (a hub head, such as a seed's own, would otherwise
+    fill the list; :func:`best_per_head`)."""
     scorer = require_row_scorer(model, "mining")
     words = list(dict.fromkeys(vocabulary))
     if len(words) < 2:
         raise ValueError(f"the vocabulary needs at least two words, got {len(words)}")
     if k < 1 or block < 1:
         raise ValueError(f"k and block must be positive, got {k} and {block}")
+    check_per_head(max_per_head)
     dtype = compute_dtype(precision or getattr(model, "precision", "auto"))
     n = len(words)
     rows = scorer.rows_of(words)
@@ -69,8 +74,16 @@ def mine_pairs(
         index = torch.as_tensor(chosen)
         return scorer.score_rows(rows[index // n], rows[index % n], query)
 
-    best, values = best_scored(flat, k, dtype, exact)
+    if max_per_head:
+        best, values = best_per_head(flat, n, k, max_per_head, dtype, exact)
+    else:
+        best, values = best_scored(flat, k, dtype, exact)
     return [Mined((words[i // n], words[i % n]), float(v)) for i, v in zip(best, values, strict=True)]
+
+
+def check_per_head(max_per_head: int | None) -> None:
+    if max_per_head is not None and (isinstance(max_per_head, bool) or max_per_head < 1):
+        raise ValueError(f"max_per_head (--max-per-head) must be a positive integer, got {max_per_head!r}")
 
 
 def excluded_rows(words: Sequence[str], pairs: Sequence[Pair]) -> set[tuple[int, int]]:
@@ -89,6 +102,33 @@ def best_scored(
         best = top_indices(flat, take)
         return best, flat[best]
     return rescored_top(flat, take, max(SHORTLIST, 4 * take), exact)
+
+
+def best_per_head(
+    flat: np.ndarray,
+    width: int,
+    k: int,
+    per_head: int,
+    dtype: torch.dtype,
+    exact: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The top ``k`` of ``flat`` (rows of ``width`` tails, one row a head) with at most ``per_head`` pairs of any
+    head: each row's best ``per_head`` (after a bf16 pass, its best ``per_head`` + :data:`HEAD_MARGIN` scored again by
+    ``exact``), then the best ``k`` of those; ties by index, as everywhere."""
+    scores = flat.reshape(-1, width)
+    take = min(width, per_head if dtype == torch.float32 else per_head + HEAD_MARGIN)
+    found = np.argpartition(-scores, take - 1, axis=1)[:, :take] + (np.arange(len(scores)) * width)[:, None]
+    found = found.reshape(-1)
+    found = found[np.isfinite(flat[found])]
+    values = flat[found] if dtype == torch.float32 else np.asarray(exact(found), dtype=np.float32)
+    order = np.lexsort((found, -values, found // width))  # by head row, best first within it
+    found, values = found[order], values[order]
+    row = found // width
+    first = np.searchsorted(row, row)  # each head row's first position in the sorted list
+    keep = np.arange(len(found)) - first < per_head
+    found, values = found[keep], values[keep]
+    top = np.lexsort((found, -values))[:k]
+    return found[top], values[top]
 
 
 def seed_list(seed: Pair | Sequence[Pair]) -> list[Pair]:

@@ -23,7 +23,16 @@ import torch
 from relvec.encoders.pair_scoring import require_row_scorer
 from relvec.files import read_json, write_json
 from relvec.loading import load_model, model_identity
-from relvec.mining import Mined, Pair, best_scored, excluded_rows, mining_query, seed_list
+from relvec.mining import (
+    Mined,
+    Pair,
+    best_per_head,
+    best_scored,
+    check_per_head,
+    excluded_rows,
+    mining_query,
+    seed_list,
+)
 from relvec.precision import compute_dtype
 
 MANIFEST = "manifest.json"
@@ -44,7 +53,7 @@ class BlockMiner:
         self.dtype = compute_dtype(precision)
         self.banned = excluded_rows(words, [*seeds, *negatives])
 
-    def block(self, start: int, stop: int, k: int) -> dict[str, Any]:
+    def block(self, start: int, stop: int, k: int, per_head: int | None = None) -> dict[str, Any]:
         n = len(self.words)
         heads = self.rows[start:stop].repeat_interleave(n)
         tails = self.rows.repeat(stop - start)
@@ -59,7 +68,10 @@ class BlockMiner:
             index = torch.as_tensor(chosen)
             return self.scorer.score_rows(heads[index], tails[index], self.query)
 
-        best, values = best_scored(scores, k, self.dtype, exact)
+        if per_head:  # a head is in one block only: the cap holds after the merge too
+            best, values = best_per_head(scores, n, k, per_head, self.dtype, exact)
+        else:
+            best, values = best_scored(scores, k, self.dtype, exact)
         flat = [start * n + int(i) for i in best]  # the block's rows start at head row `start`
         return {"start": start, "stop": stop, "flat": flat, "scores": [float(v) for v in values]}
 
@@ -90,6 +102,7 @@ def mine_on_ray(
     negative_weight: float = 0.5,
     precision: str = "auto",
     on_block: Callable[[int, int], None] | None = None,
+    max_per_head: int | None = None,
 ) -> list[Mined]:
     """Mine every ordered pair of ``vocabulary`` (see the module docstring) on the running Ray instance (the caller
     starts it: the CLI does, locally or with ``--address``); shards go to ``output``."""
@@ -101,6 +114,7 @@ def mine_on_ray(
         raise ValueError(
             f"need two words or more and positive k, block and workers, got {len(words)}, {k}, {block_heads}, {workers}"
         )
+    check_per_head(max_per_head)
     seeds, negatives = seed_list(seed), [tuple(p) for p in negatives]
     model = load_model(spec, precision=precision)
     manifest = {
@@ -112,6 +126,7 @@ def mine_on_ray(
         "negative_weight": negative_weight,
         "k": k,
         "block": block_heads,
+        **({"max_per_head": max_per_head} if max_per_head else {}),  # absent when off: older shards still resume
     }
     output = Path(output)
     _check_manifest(output, json.loads(json.dumps(manifest)))
@@ -125,7 +140,9 @@ def mine_on_ray(
                 for _ in range(min(workers, len(todo)))
             ]
         )
-        for done, result in enumerate(pool.map_unordered(lambda a, b: a.block.remote(b[0], b[1], k), todo), 1):
+        for done, result in enumerate(
+            pool.map_unordered(lambda a, b: a.block.remote(b[0], b[1], k, max_per_head), todo), 1
+        ):
             write_json(_shard(output, result["start"]), result)  # atomic: a killed block leaves no shard
             if on_block is not None:
                 on_block(done + len(blocks) - len(todo), len(blocks))

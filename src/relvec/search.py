@@ -51,7 +51,32 @@ class Neighbour:
     score: float
 
 
-class RelationIndex:
+class ModelQueries:
+    """What every index kind does with a model: query by pairs, refuse another model (needs ``identity`` and
+    ``search(vectors, k, exclude)``)."""
+
+    identity: dict[str, Any]
+
+    def search(self, queries: np.ndarray, k: int = 10, exclude: Sequence[set[Pair]] | None = None) -> Any:
+        raise NotImplementedError
+
+    def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
+        """The ``k`` nearest indexed pairs of each query pair; refuses a model other than the index's."""
+        self.check_model(model_identity(model))
+        checked, _ = validate_pairs(pairs)
+        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
+        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
+
+    def check_model(self, identity: dict[str, Any]) -> None:
+        """A ValueError unless ``identity`` (:func:`~relvec.encoders.loading.model_identity`) is the index's model."""
+        if not same_model(self.identity, identity):
+            raise ValueError(
+                f"this index was built with {self.identity.get('name')!r}; the query model {identity['name']!r} "
+                "embeds pairs differently. Query with the index's model (and its --dim) or rebuild the index."
+            )
+
+
+class RelationIndex(ModelQueries):
     """Unit pair embeddings with exact (chunked matrix product) or FAISS inner-product search."""
 
     def __init__(
@@ -103,21 +128,6 @@ class RelationIndex:
         return cls(unique, np.asarray(vectors), model_identity(model), backend, kept)
 
     # ------------------------------------------------------------------ search
-    def query(self, model: Any, pairs: Any, k: int = 10, exclude_self: bool = True) -> list[list[Neighbour]]:
-        """The ``k`` nearest indexed pairs of each query pair; refuses a model other than the index's."""
-        self.check_model(model_identity(model))
-        checked, _ = validate_pairs(pairs)
-        vectors = np.asarray(model.encode(checked, normalize=True, show_progress_bar=False), dtype=np.float32)
-        return self.search(vectors, k, exclude=[{p} for p in checked] if exclude_self else None)
-
-    def check_model(self, identity: dict[str, Any]) -> None:
-        """A ValueError unless ``identity`` (:func:`~relvec.encoders.loading.model_identity`) is the index's model."""
-        if not same_model(self.identity, identity):
-            raise ValueError(
-                f"this index was built with {self.identity.get('name')!r}; the query model {identity['name']!r} "
-                "embeds pairs differently. Query with the index's model or rebuild the index."
-            )
-
     def search(
         self, queries: np.ndarray, k: int = 10, exclude: Sequence[set[Pair]] | None = None
     ) -> list[list[Neighbour]]:

@@ -75,6 +75,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     vocabulary_args(mine, 10_000)
     mine.add_argument("-k", type=int, default=20, help="pairs to return")
+    mine.add_argument(
+        "--max-per-head", type=int, default=None, help="at most this many pairs of any one head word (hubs)"
+    )
     mine.add_argument("--engine", default="local", choices=["local", "ray"], help="ray: blocks of heads on Ray actors")
     mine.add_argument("--address", default=None, help="--engine ray: a cluster ('auto': a running one; default: local)")
     mine.add_argument("--workers", type=int, default=2, help="--engine ray: actors (one CPU each)")
@@ -96,7 +99,13 @@ def cmd_mine(args: argparse.Namespace) -> int:
         found = _mine_on_ray(args, vocabulary, seeds, negatives)
     else:
         found = mine_pairs(
-            model, vocabulary, seeds, k=args.k, negatives=negatives, negative_weight=args.negative_weight
+            model,
+            vocabulary,
+            seeds,
+            k=args.k,
+            negatives=negatives,
+            negative_weight=args.negative_weight,
+            max_per_head=args.max_per_head,
         )
     if args.json:
         rows = [{"pair": list(m.pair), "score": round(m.score, 4)} for m in found]
@@ -132,6 +141,7 @@ def _mine_on_ray(args: argparse.Namespace, vocabulary: list[str], seeds: list, n
             negatives=negatives,
             negative_weight=args.negative_weight,
             precision=args.precision,
+            max_per_head=args.max_per_head,
             on_block=lambda i, n: print(f"block {i}/{n}", file=sys.stderr, flush=True) if progress() else None,
         )
     finally:
