@@ -6,9 +6,10 @@ of the whole process tree (this process, Ray's processes and its actors) sampled
    queries (never indexed): the first half chooses the search effort, the second is the test.
 2. embed: ``embed_to_shards`` (what ``relvec embed --engine ray --dim D`` runs) with ``--workers`` one-thread
    actors of the model reduced to ``--dim`` by its folder's PCA.
-3. index: ``build_code_index`` (``relvec neighbours build --from-shards``; HNSW over 8-bit codes by default), saved
-   and loaded.
-4. truth: exact top 10 of every query over the shards, streamed (never every float vector at once).
+3. truth: exact top 10 of every query over the shards, streamed (never every float vector at once), before any
+   index is in memory.
+4. index: ``build_code_index`` (``relvec neighbours build --from-shards``; HNSW over 8-bit codes by default), saved
+   and loaded. A rerun with the same ``--work`` finds the shards done and only indexes again.
 5. search: the effort (efSearch, nprobe) calibrated on the valid queries (recall@10 ≥ ``--target``); recall@10
    on the test queries and the time per query, one query at a time and in one batch.
 
@@ -140,6 +141,10 @@ def run(args: argparse.Namespace, report: dict[str, Any], memory: TreeMemory) ->
     ray.shutdown()
     report["embedded"] = {k: v if k != "errors" else len(v) for k, v in summary.items()}
     reader = timed(report, memory, "read_pairs", lambda: ShardReader(shards))
+    model = load_model(args.model, dim=args.dim)
+    queries = np.asarray(model.encode(held, normalize=True, show_progress_bar=False), dtype=np.float32)
+    del model
+    truth, _ = timed(report, memory, "exact_truth", lambda: exact_top(reader, queries, 10))  # before the index
     stage = lambda what: print(json.dumps({"index": what, "at_s": round(time.perf_counter() - started)}), flush=True)  # noqa: E731
     started = time.perf_counter()
     index = timed(
@@ -151,9 +156,6 @@ def run(args: argparse.Namespace, report: dict[str, Any], memory: TreeMemory) ->
     timed(report, memory, "save", lambda: index.save(work / "index"))
     del index
     index = timed(report, memory, "load", lambda: CodeIndex.load(work / "index"))
-    model = load_model(args.model, dim=args.dim)
-    queries = np.asarray(model.encode(held, normalize=True, show_progress_bar=False), dtype=np.float32)
-    truth, _ = timed(report, memory, "exact_truth", lambda: exact_top(reader, queries, 10))
     valid, test = slice(0, args.queries), slice(args.queries, 2 * args.queries)
     memory.stage = "search"
     report["calibration"] = calibrate(index, queries[valid], truth[valid], args.target)

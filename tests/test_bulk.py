@@ -135,3 +135,19 @@ def test_engine_ray_takes_dim_and_precision(local_ray, tiny_dir, tmp_path, capsy
     assert main(["neighbours", "query", "cat:dog", "--index", str(index), "-k", "2"]) == 0  # its model, from the name
     assert main([*argv[:-1], str(tmp_path / "again"), "--runtime", "onnx"]) == 1
     assert "--runtime" in capsys.readouterr().err
+
+
+def test_the_input_table_reads_parquet_strings_as_they_are(tmp_path):
+    import pyarrow as pa
+
+    from relvec.bulk import input_table
+
+    path = tmp_path / "pairs.parquet"
+    pq.write_table(pa.table({"head": ["cat", None, "sun"], "tail": ["kitten", "dog", "planet"], "x": [1, 2, 3]}), path)
+    table = input_table(path)
+    assert table.column_names == ["head", "tail"] and table.column("head").to_pylist() == ["cat", "", "sun"]
+    numbers = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table({"head": [1, 2], "tail": ["a", "b"]}), numbers)  # not strings: each row "" (an error)
+    assert input_table(numbers).column("head").to_pylist() == ["", ""]
+    tsv = write_tsv(tmp_path / "pairs.tsv", pairs(4))
+    assert list(zip(*(input_table(tsv).column(c).to_pylist() for c in ("head", "tail")), strict=True)) == pairs(4)

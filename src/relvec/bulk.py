@@ -135,6 +135,24 @@ def read_rows(path: str | Path) -> tuple[list[str], list[str]]:
     return heads, tails
 
 
+def input_table(path: str | Path) -> Any:
+    """The input's ``head`` and ``tail`` as one Arrow table of strings (unusable values ""): a Parquet file's string
+    columns are read as they are (compact: no Python string per row), anything else through :func:`read_rows`."""
+    import pyarrow as pa
+
+    if Path(path).suffix == ".parquet":
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path, columns=["head", "tail"])
+        columns = [table.column(c) for c in ("head", "tail")]
+        if all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in columns):
+            head, tail = (pc.fill_null(c, "").combine_chunks() for c in columns)
+            return pa.table({"head": head, "tail": tail})
+    heads, tails = read_rows(path)
+    return pa.table({"head": pa.array(heads, type=pa.string()), "tail": pa.array(tails, type=pa.string())})
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -159,27 +177,32 @@ def embed_to_shards(
     import pyarrow as pa
 
     output = Path(output_dir)
-    heads, tails = read_rows(input_path)
-    if not heads:
+    table = input_table(input_path)
+    count = table.num_rows
+    if not count:
         raise FileFormatError(f"{input_path}: no rows")
-    identity = _check_manifest(output, model, len(heads), shard_size, dim)
-    pending = [s for s in range(math.ceil(len(heads) / shard_size)) if not (output / SHARD_PATTERN.format(s)).is_file()]
-    total = math.ceil(len(heads) / shard_size)
-    rows = [i for s in pending for i in range(s * shard_size, min((s + 1) * shard_size, len(heads)))]
+    identity = _check_manifest(output, model, count, shard_size, dim)
+    total = math.ceil(count / shard_size)
+    pending = [s for s in range(total) if not (output / SHARD_PATTERN.format(s)).is_file()]
     errors: list[str] = []
-    if rows:
-        table = pa.table({"row_id": rows, "head": [heads[i] for i in rows], "tail": [tails[i] for i in rows]})
+    if pending:
+        todo = pa.concat_tables(
+            table.slice(s * shard_size, shard_size).append_column(
+                "row_id", pa.array(np.arange(s * shard_size, min((s + 1) * shard_size, count), dtype=np.int64))
+            )
+            for s in pending
+        )
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # batches come back in row order: shards fill one by one
         # several blocks, so every actor gets work (a repartition step would need CPUs the actors hold)
-        step = max(batch_size, math.ceil(len(rows) / (4 * workers)))
-        source = ray.data.from_arrow([table.slice(i, step) for i in range(0, len(rows), step)])
+        step = max(batch_size, math.ceil(todo.num_rows / (4 * workers)))
+        source = ray.data.from_arrow([todo.slice(i, step) for i in range(0, todo.num_rows, step)])
         ds = embed_dataset(source, model, workers, batch_size, threads_per_worker, precision, dim)
         for shard, part in _shards(ds.iter_batches(batch_size=None, batch_format="numpy"), shard_size):
             _write_shard(output / SHARD_PATTERN.format(shard), part, int(identity["embedding_dim"]))
             errors += [e for e in part["error"] if e]
     return {
-        "rows": len(heads),
+        "rows": count,
         "shards": total,
         "written": len(pending),
         "skipped": total - len(pending),
