@@ -25,7 +25,6 @@ model's identity), ``codes.faiss`` (FAISS's own serialisation: read without unpi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from relvec.bulk import MANIFEST, shard_files
 from relvec.encoders.base import Pair
 from relvec.encoders.loading import localize, reference_for
 from relvec.files import FileFormatError, create, read_json, save_into, write_json
-from relvec.search import ModelQueries, Neighbour, RelationIndex
+from relvec.search import ModelQueries, Neighbour, RelationIndex, default_lists, neighbour_lists
 
 KIND = "codes"
 FORMAT_VERSION = 1
@@ -53,11 +52,6 @@ def require_faiss() -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("large indexes need faiss-cpu: pip install 'relvec[faiss]'") from exc
     return faiss
-
-
-def default_lists(size: int) -> int:
-    """Coarse lists for ``size`` pairs: 2·√n, at least 1 and at most n/39 (k-means wants ~39 points a centroid)."""
-    return max(1, min(int(2 * math.sqrt(size)), size // 39))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -190,12 +184,7 @@ class CodeIndex(ModelQueries):
         """Top ``k`` by (approximate) cosine for each query vector, best first, as :class:`Neighbour` lists."""
         extra = max((len(e) for e in exclude), default=0) if exclude else 0
         rows, scores = self.search_rows(queries, min(k + extra, len(self)))
-        out = []
-        for q in range(len(rows)):
-            skip = exclude[q] if exclude else set()
-            found = [Neighbour(self.pair(r), float(s)) for r, s in zip(rows[q], scores[q], strict=True) if r >= 0]
-            out.append([n for n in found if n.pair not in skip][:k])
-        return out
+        return neighbour_lists(rows, scores, self.pair, k, exclude)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | Path) -> Path:

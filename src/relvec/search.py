@@ -142,12 +142,7 @@ class RelationIndex(ModelQueries):
         extra = max((len(e) for e in exclude), default=0) if exclude else 0
         want = min(k + extra, len(self))
         rows, scores = self._faiss_search(queries, want) if self.backend != "exact" else self._exact(queries, want)
-        out = []
-        for q in range(len(queries)):
-            skip = exclude[q] if exclude else set()
-            found = [Neighbour(self.pairs[r], float(s)) for r, s in zip(rows[q], scores[q], strict=True) if r >= 0]
-            out.append([n for n in found if n.pair not in skip][:k])
-        return out
+        return neighbour_lists(rows, scores, lambda r: self.pairs[r], k, exclude)
 
     def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         best_rows = np.zeros((len(queries), 0), dtype=np.int64)
@@ -269,6 +264,24 @@ def prototype_query(
     return (query / norm).astype(np.float32)
 
 
+def neighbour_lists(
+    rows: np.ndarray, scores: np.ndarray, pair_of: Any, k: int, exclude: Sequence[set[Pair]] | None
+) -> list[list[Neighbour]]:
+    """Per query, the found (row, score)s as :class:`Neighbour` s (``pair_of(row)``), rows of -1 and the query's
+    ``exclude`` set left out, at most ``k``."""
+    out = []
+    for q in range(len(rows)):
+        skip = exclude[q] if exclude else set()
+        found = [Neighbour(pair_of(r), float(s)) for r, s in zip(rows[q], scores[q], strict=True) if r >= 0]
+        out.append([n for n in found if n.pair not in skip][:k])
+    return out
+
+
+def default_lists(size: int) -> int:
+    """IVF lists for ``size`` pairs: 2·√n, at least 1 and at most n/39 (k-means wants ~39 points a centroid)."""
+    return max(1, min(int(2 * math.sqrt(size)), size // 39))
+
+
 def choose_backend(size: int) -> str:
     """The backend "auto" means for an index of ``size`` pairs (see :data:`AUTO_EXACT_BELOW`)."""
     if size < AUTO_EXACT_BELOW:
@@ -286,7 +299,7 @@ def _faiss_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
     elif backend == "faiss-ivf":
-        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
+        lists = default_lists(n)
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
         sample = vectors[np.sort(np.random.default_rng(0).choice(n, min(n, 64 * lists), replace=False))]
         index.train(np.ascontiguousarray(sample))
@@ -306,12 +319,12 @@ def _compressed_index(faiss: Any, backend: str, vectors: np.ndarray) -> Any:
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128
     elif backend == "faiss-ivf-sq8":
-        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
+        lists = default_lists(n)
         qt = faiss.ScalarQuantizer.QT_8bit
         index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists, qt, faiss.METRIC_INNER_PRODUCT)
         index.nprobe = min(IVF_NPROBE, lists)
     else:
-        lists = max(1, min(int(2 * math.sqrt(n)), n // 39))
+        lists = default_lists(n)
         subquantizers = next(m for m in (dim // 8, dim // 4, dim // 2, dim) if m >= 1 and dim % m == 0)
         bits = 8 if n >= 256 * 39 else max(1, int(math.log2(max(2, n // 39))))  # PQ needs ~39 points per centroid
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, subquantizers, bits, faiss.METRIC_INNER_PRODUCT)
